@@ -1,0 +1,113 @@
+"""botwo: one boto3 S3 client over several S3-compatible services.
+
+::
+
+    import boto3, botwo
+    s3 = botwo.client(
+        {"s3": boto3.client("s3"), "lakefs": boto3.client("s3", endpoint_url=...)},
+        [
+            {"bucket_name": "example-old-bucket", "mapped_bucket_name": "example-repo",
+             "client": "lakefs", "key_prefix": "main/"},
+            {"bucket_name": "*", "client": "s3"},
+        ],
+    )
+    s3.get_object(Bucket="example-old-bucket", Key="test/object.txt")
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._client import RoutingClient, client_class
+from ._rules import Rule, parse_mapping
+from ._table import Route
+from .errors import (
+    BotwoError,
+    ConfigError,
+    CrossRouteError,
+    RoutingError,
+    RuleError,
+    ShadowedRuleWarning,
+    TokenError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BotwoError",
+    "ConfigError",
+    "CrossRouteError",
+    "Route",
+    "RoutingClient",
+    "RoutingError",
+    "Rule",
+    "RuleError",
+    "ShadowedRuleWarning",
+    "TokenError",
+    "client",
+]
+
+
+def _check_clients(clients: Mapping[str, Any], rules_by_client: Mapping[str, int]) -> dict[str, Any]:
+    for name, candidate in clients.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"client names must be non-empty strings, got {name!r}")
+        used = rules_by_client.get(name)
+        where = f"clients[{name!r}]" + (f" (used by mapping[{used}].client)" if used is not None else "")
+        model = getattr(getattr(candidate, "meta", None), "service_model", None)
+        service = getattr(model, "service_name", None)
+        if service != "s3":
+            what = f"a {service!r} client" if service else type(candidate).__name__
+            if used is not None:
+                raise RuleError(used, "client", f"{where} is not an S3 client: got {what}")
+            raise ConfigError(f"{where} is not an S3 client: got {what}")
+    return dict(clients)
+
+
+def client(
+    clients: Mapping[str, Any],
+    mapping: Sequence[Mapping[str, Any] | Rule] | None = None,
+) -> RoutingClient:
+    """A client that looks like ``boto3.client("s3")`` and routes every call by ``mapping``.
+
+    ``clients`` maps names to underlying boto3 S3 clients (each may have its own endpoint,
+    credentials and config). ``mapping`` is the ordered rule list (dicts or
+    :class:`Rule`); the first rule that matches a call serves it, and the list must end
+    with a catch-all (``{"bucket_name": "*", "client": ...}``). Raises
+    :class:`ConfigError` / :class:`RuleError` naming the faulty rule index and field, and
+    warns :class:`ShadowedRuleWarning` for a rule that can never match.
+
+    ``botwo.client("s3", ...)`` (a service name first, as with boto3) is reserved for
+    building the client from declarative configuration, which this version does not have.
+    """
+    if isinstance(clients, str):
+        raise ConfigError(
+            f"botwo.client({clients!r}, ...) with a service name is reserved for declarative "
+            "configuration, which this version of botwo does not provide; pass a dict of "
+            "boto3 clients and a mapping: botwo.client({'s3': boto3.client('s3')}, [...])"
+        )
+    if mapping is None:
+        raise ConfigError("botwo.client needs a mapping: a list of rules ending with a catch-all")
+    if not isinstance(clients, Mapping) or not clients:
+        raise ConfigError(
+            "clients must be a non-empty dict of name -> boto3 S3 client, "
+            f"got {type(clients).__name__}"
+        )
+    rules = parse_mapping(mapping, list(clients))
+    first_use: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        first_use.setdefault(rule.client, i)
+    checked = _check_clients(clients, first_use)
+    cls = client_class(checked[rules[0].client].meta.service_model)
+    routing = cls(checked, rules)
+    for shadowed, by in routing._table.shadowed():
+        warnings.warn(
+            ShadowedRuleWarning(
+                f"mapping[{shadowed}] ({rules[shadowed].to_dict()}) can never match: "
+                f"mapping[{by}] ({rules[by].to_dict()}) matches every call it would"
+            ),
+            stacklevel=2,
+        )
+    return routing

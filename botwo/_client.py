@@ -1,0 +1,580 @@
+"""The routing client: a boto3-shaped S3 client generated from botocore's service model.
+
+This is the thin shell around the pure core. For every operation of the model it builds
+a method with boto3's name, signature and docstring; a call is *prepared* (route chosen,
+parameters rewritten by :mod:`botwo._translate`), *sent* to the chosen underlying boto3
+client, and *finished* (response translated back). A backend's ``ClientError`` is
+re-raised through this client's own exception classes with caller names.
+
+Presigned URLs reuse the same preparation without sending anything; managed transfers
+(boto3's ``upload_file`` & co.) run s3transfer over this client itself, so every part
+is routed like any other call, and progress callbacks work because ``meta.events``
+registrations reach every underlying client.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import functools
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import boto3.s3.inject as _inject
+import boto3.session
+import botocore.signers
+from boto3.s3.transfer import TransferConfig
+from botocore import xform_name
+from botocore.docs.docstring import ClientMethodDocstring
+from botocore.errorfactory import ClientExceptionsFactory
+from botocore.exceptions import (
+    ClientError,
+    OperationNotPageableError,
+    ParamValidationError,
+    UnknownClientMethodError,
+)
+from botocore.loaders import create_loader
+from botocore.model import ServiceModel
+from botocore.paginate import PaginatorModel
+from botocore.validate import ParamValidator
+from botocore.waiter import WaiterModel, create_waiter_with_client
+
+from ._names import parse_copy_source
+from ._operations import Kind, OpSpec, operation_table
+from ._rules import Rule, is_catch_all
+from ._table import Route, RuleTable
+from ._translate import (
+    bucket_request,
+    copy_request,
+    delete_objects_response,
+    error_response,
+    listing_request,
+    listing_response,
+    object_request,
+    object_response,
+    rename_request,
+)
+from .errors import CrossRouteError, RoutingError
+
+__all__ = ["RoutingClient", "client_class"]
+
+Finish = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class _Prepared:
+    """One call, ready to send: the route, the backend, the target parameters, and how
+    to put the response and errors back into caller names."""
+
+    __slots__ = ("buckets", "client", "finish", "keys", "params", "route")
+
+    def __init__(
+        self,
+        route: Route,
+        client: Any,
+        params: dict[str, Any],
+        keys: tuple[tuple[str, str], ...] = (),
+        finish: Finish | None = None,
+        buckets: tuple[tuple[str, str], ...] | None = None,
+    ) -> None:
+        self.route = route
+        self.client = client
+        self.params = params
+        self.keys = keys
+        self.finish = finish
+        self.buckets = ((route.target_bucket, route.bucket),) if buckets is None else buckets
+
+
+class FanoutEvents:
+    """``meta.events`` of a routing client: registrations reach every underlying client.
+
+    ``register``, ``register_first``, ``register_last`` and ``unregister`` apply to the
+    event emitter of each distinct underlying client, so handlers (and s3transfer's
+    progress signalling) see the requests that are really sent. Anything else, such as
+    ``emit``, is the default client's emitter.
+    """
+
+    def __init__(self, emitters: Iterable[Any]) -> None:
+        self._emitters = list(emitters)
+
+    def register(self, event_name: str, handler: Any, unique_id: Any = None,
+                 unique_id_uses_count: bool = False) -> None:
+        for emitter in self._emitters:
+            emitter.register(event_name, handler, unique_id, unique_id_uses_count)
+
+    def register_first(self, event_name: str, handler: Any, unique_id: Any = None,
+                       unique_id_uses_count: bool = False) -> None:
+        for emitter in self._emitters:
+            emitter.register_first(event_name, handler, unique_id, unique_id_uses_count)
+
+    def register_last(self, event_name: str, handler: Any, unique_id: Any = None,
+                      unique_id_uses_count: bool = False) -> None:
+        for emitter in self._emitters:
+            emitter.register_last(event_name, handler, unique_id, unique_id_uses_count)
+
+    def unregister(self, event_name: str, handler: Any = None, unique_id: Any = None,
+                   unique_id_uses_count: bool = False) -> None:
+        for emitter in self._emitters:
+            emitter.unregister(event_name, handler, unique_id, unique_id_uses_count)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._emitters[0], name)
+
+
+class RoutingMeta:
+    """``meta`` of a routing client, shaped like botocore's ``ClientMeta``.
+
+    ``service_model`` is S3's; ``region_name``, ``endpoint_url``, ``config`` and
+    ``partition`` are those of the default client (the catch-all rule's).
+    """
+
+    def __init__(self, default: Any, events: FanoutEvents, service_model: ServiceModel) -> None:
+        meta = default.meta
+        self.events = events
+        self.service_model = service_model
+        self.region_name = meta.region_name
+        self.endpoint_url = meta.endpoint_url
+        self.config = meta.config
+        self.partition = meta.partition
+        self.method_to_api_mapping = {
+            xform_name(name): name for name in service_model.operation_names
+        }
+
+
+@functools.cache
+def _exceptions(model: ServiceModel) -> Any:
+    return ClientExceptionsFactory().create_client_exceptions(model)
+
+
+@functools.cache
+def _docs_emitter() -> Any:
+    # The docs handlers of a boto3 session shape the docstrings, as for boto3's clients.
+    return boto3.session.Session().events
+
+
+@functools.cache
+def _loader() -> Any:
+    return create_loader()
+
+
+class RoutingClient:
+    """A boto3-compatible S3 client that routes each call by an ordered rule table.
+
+    Build one with :func:`botwo.client`. Every S3 operation of the installed botocore is
+    a method with boto3's name, keyword-only signature and docstring.
+    """
+
+    _ops: Mapping[str, OpSpec]
+
+    def __init__(self, clients: Mapping[str, Any], rules: tuple[Rule, ...]) -> None:
+        self._clients = dict(clients)
+        self._table = RuleTable(rules)
+        self._token_key = self._table.fingerprint
+        self._default_name = next(r.client for r in rules if is_catch_all(r))
+        default = self._clients[self._default_name]
+        distinct = list({id(c): c for c in self._clients.values()}.values())
+        self._distinct = distinct
+        service_model = default.meta.service_model
+        events = FanoutEvents([default.meta.events] + [
+            c.meta.events for c in distinct if c is not default
+        ])
+        self.meta = RoutingMeta(default, events, service_model)
+        self.exceptions = _exceptions(type(self)._model)
+        self._validator = ParamValidator()
+        self._lock = threading.Lock()
+        self._paginators: PaginatorModel | None = None
+        self._waiters: WaiterModel | None = None
+        self._prepare_by_kind: dict[Kind, Callable[[OpSpec, dict[str, Any]], _Prepared]] = {
+            Kind.OBJECT: self._prepare_object,
+            Kind.BUCKET: self._prepare_bucket,
+            Kind.LISTING: self._prepare_listing,
+            Kind.COPY: self._prepare_copy,
+            Kind.RENAME: self._prepare_rename,
+            Kind.DELETE_OBJECTS: self._prepare_delete_objects,
+            Kind.NO_BUCKET: self._prepare_no_bucket,
+            Kind.ALL_BUCKETS: self._prepare_all_buckets,
+        }
+
+    _model: ServiceModel  # set on the generated subclass
+
+    # -- the call path -----------------------------------------------------------
+
+    def _make_api_call(self, spec: OpSpec, params: dict[str, Any]) -> Any:
+        call = self._prepare_by_kind[spec.kind](spec, params)
+        try:
+            response = getattr(call.client, spec.method)(**call.params)
+        except ClientError as err:
+            raise self._translate_error(err, call) from err
+        return response if call.finish is None else call.finish(response)
+
+    def _translate_error(self, err: ClientError, call: _Prepared) -> ClientError:
+        response = error_response(err.response, keys=call.keys, buckets=call.buckets)
+        code = response.get("Error", {}).get("Code", "")
+        cls = self.exceptions.from_code(code)
+        new = cls(response, err.operation_name)
+        route = call.route
+        new.botwo_route = route  # type: ignore[attr-defined]
+        new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
+        return new  # type: ignore[no-any-return]
+
+    def _invalid(self, spec: OpSpec, params: Mapping[str, Any], why: str) -> ParamValidationError:
+        """botocore's own validation error for the call (e.g. a missing ``Bucket``)."""
+        shape = self.meta.service_model.operation_model(spec.name).input_shape
+        report = self._validator.validate(params, shape)
+        if report.has_errors():
+            return ParamValidationError(report=report.generate_report())
+        return ParamValidationError(report=why)
+
+    def _names(self, spec: OpSpec, params: Mapping[str, Any], *members: str) -> list[str]:
+        values = [params.get(m) for m in members]
+        for member, value in zip(members, values, strict=True):
+            if type(value) is not str:
+                raise self._invalid(spec, params, f"{member} must be a string to be routed")
+        return values  # type: ignore[return-value]
+
+    def _refuse_embedded(self, spec: OpSpec, route: Route) -> None:
+        if spec.embeds_names and not route.identical:
+            raise RoutingError(
+                f"{spec.method} carries bucket or key names inside its payload, which botwo "
+                f"does not rewrite; it is only sent through a route that renames nothing, and "
+                f"bucket {route.bucket!r} goes through {route.describe()} with "
+                f"mapped_bucket_name/key_prefix/strip_prefix"
+            )
+
+    def _prepare_object(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        bucket, key = self._names(spec, params, "Bucket", "Key")
+        route = self._table.route(bucket, key)
+        client = self._clients[route.client]
+        if route.identical:
+            return _Prepared(route, client, params, buckets=())
+        self._refuse_embedded(spec, route)
+        target = object_request(route, params, key)
+        finish = None
+        if spec.out_bucket or spec.out_key or spec.out_location:
+            def finish(resp: dict[str, Any]) -> dict[str, Any]:
+                return object_response(spec, route, key, resp)
+        return _Prepared(route, client, target, ((target["Key"], key),), finish)
+
+    def _prepare_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        (bucket,) = self._names(spec, params, "Bucket")
+        route = self._table.route_bucket(bucket)
+        client = self._clients[route.client]
+        if route.identical:
+            return _Prepared(route, client, params, buckets=())
+        self._refuse_embedded(spec, route)
+        finish = None
+        if spec.out_bucket or spec.out_location or spec.out_arn:
+            def finish(resp: dict[str, Any]) -> dict[str, Any]:
+                return object_response(spec, route, None, resp)
+        return _Prepared(route, client, bucket_request(route, params), finish=finish)
+
+    def _prepare_listing(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        (bucket,) = self._names(spec, params, "Bucket")
+        prefix = params.get("Prefix", "")
+        if type(prefix) is not str:
+            raise self._invalid(spec, params, "Prefix must be a string")
+        route = self._table.route_listing(bucket, prefix)
+        client = self._clients[route.client]
+        listing = spec.listing
+        if listing is None:  # a listing botwo has not reviewed
+            self._refuse_embedded(spec, route)
+            return _Prepared(route, client, bucket_request(route, params))
+        key = self._token_key
+        target = listing_request(listing, route, params, key)
+
+        def finish(resp: dict[str, Any]) -> dict[str, Any]:
+            return listing_response(listing, route, params, resp, key)
+
+        keys = ((target["Prefix"], prefix),) if "Prefix" in target and prefix else ()
+        return _Prepared(route, client, target, keys, finish)
+
+    def _same_backend(self, a: Route, b: Route) -> bool:
+        return self._clients[a.client] is self._clients[b.client]
+
+    def _prepare_copy(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        bucket, key = self._names(spec, params, "Bucket", "Key")
+        source = parse_copy_source(params.get("CopySource"))
+        if source is None:
+            raise self._invalid(
+                spec, params,
+                f"Invalid CopySource {params.get('CopySource')!r}: expected 'bucket/key', "
+                "'bucket/key?versionId=...' or {'Bucket': ..., 'Key': ..., 'VersionId': ...}",
+            )
+        dest = self._table.route(bucket, key)
+        src = self._table.route(source.bucket, source.key)
+        if not self._same_backend(dest, src):
+            raise CrossRouteError(
+                f"{spec.method}: the source {source.bucket}/{source.key} goes through "
+                f"{src.describe()} and the destination {bucket}/{key} through "
+                f"{dest.describe()}; a copy between two clients is not a server-side copy"
+            )
+        target = copy_request(dest, key, src, source, params)
+        target_key = target["Key"]
+        finish = None
+        if not dest.identical and (spec.out_bucket or spec.out_key):
+            def finish(resp: dict[str, Any]) -> dict[str, Any]:
+                return object_response(spec, dest, key, resp)
+        return _Prepared(
+            dest, self._clients[dest.client], target,
+            keys=((target_key, key), (src.to_target_key(source.key), source.key)),
+            finish=finish,
+            buckets=((dest.target_bucket, bucket), (src.target_bucket, source.bucket)),
+        )
+
+    def _prepare_rename(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        import urllib.parse
+
+        bucket, key, raw = self._names(spec, params, "Bucket", "Key", "RenameSource")
+        decoded = urllib.parse.unquote(raw)
+        bucket_form = decoded.startswith("/" + bucket + "/")
+        source_key = decoded[len(bucket) + 2:] if bucket_form else decoded.removeprefix("/")
+        dest = self._table.route(bucket, key)
+        src = self._table.route(bucket, source_key)
+        if not self._same_backend(dest, src) or dest.target_bucket != src.target_bucket:
+            raise CrossRouteError(
+                f"rename_object: {source_key!r} goes through {src.describe()} and {key!r} "
+                f"through {dest.describe()}; a rename cannot cross routes"
+            )
+        target = rename_request(dest, params, key, source_key, bucket_form)
+        return _Prepared(dest, self._clients[dest.client], target,
+                         keys=((target["Key"], key), (src.to_target_key(source_key), source_key)))
+
+    def _prepare_delete_objects(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        (bucket,) = self._names(spec, params, "Bucket")
+        delete = params.get("Delete")
+        objects = delete.get("Objects") if isinstance(delete, Mapping) else None
+        if not isinstance(objects, list) or not all(
+            isinstance(o, Mapping) and type(o.get("Key")) is str for o in objects
+        ):
+            raise self._invalid(spec, params, "Delete.Objects must be a list of {'Key': ...}")
+        routes = [self._table.route(bucket, o["Key"]) for o in objects]
+        first = routes[0] if routes else self._table.route_bucket(bucket)
+        for route, obj in zip(routes, objects, strict=True):
+            if not self._same_backend(route, first) or route.target_bucket != first.target_bucket:
+                raise CrossRouteError(
+                    f"delete_objects: key {obj['Key']!r} goes through {route.describe()} and key "
+                    f"{objects[0]['Key']!r} through {first.describe()}; send one delete_objects "
+                    "per route"
+                )
+        client = self._clients[first.client]
+        if all(r.identical for r in routes):
+            return _Prepared(first, client, params, buckets=())
+        renamed = [{**o, "Key": r.to_target_key(o["Key"])} for o, r in zip(objects, routes, strict=True)]
+        reverse = {t["Key"]: o["Key"] for t, o in zip(renamed, objects, strict=True)}
+        target = {**params, "Bucket": first.target_bucket, "Delete": {**delete, "Objects": renamed}}
+
+        def finish(resp: dict[str, Any]) -> dict[str, Any]:
+            return delete_objects_response(resp, reverse, first)
+
+        return _Prepared(first, client, target, tuple(reverse.items()), finish)
+
+    def _prepare_no_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        route = self._table.route_bucket("")  # the catch-all's route: the default client
+        return _Prepared(route, self._clients[self._default_name], params, buckets=())
+
+    def _prepare_all_buckets(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        raise CrossRouteError(
+            f"{spec.method} spans the buckets of every client; botwo does not merge bucket "
+            "lists across clients. Call it on an underlying client instead."
+        )
+
+    # -- boto3's extra client methods -------------------------------------------------
+
+    def generate_presigned_url(
+        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600, HttpMethod: str | None = None,
+    ) -> str:
+        spec = self._ops.get(ClientMethod)
+        if spec is None:
+            raise UnknownClientMethodError(method_name=ClientMethod)
+        call = self._prepare_by_kind[spec.kind](spec, dict(Params or {}))
+        url: str = call.client.generate_presigned_url(
+            ClientMethod, Params=call.params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+        )
+        return url
+
+    def generate_presigned_post(
+        self, Bucket: str, Key: str, Fields: dict[str, Any] | None = None,
+        Conditions: list[Any] | None = None, ExpiresIn: int = 3600,
+    ) -> dict[str, Any]:
+        route = self._table.route(Bucket, Key)
+        conditions = None if Conditions is None else [
+            _post_condition(route, c) for c in Conditions
+        ]
+        post: dict[str, Any] = self._clients[route.client].generate_presigned_post(
+            route.target_bucket, route.to_target_key(Key), Fields=Fields,
+            Conditions=conditions, ExpiresIn=ExpiresIn,
+        )
+        return post
+
+    def can_paginate(self, operation_name: str) -> bool:
+        api = self.meta.method_to_api_mapping.get(operation_name)
+        return api is not None and api in self._paginator_model()._paginator_config
+
+    def get_paginator(self, operation_name: str) -> Any:
+        if not self.can_paginate(operation_name):
+            raise OperationNotPageableError(operation_name=operation_name)
+        from botocore.paginate import Paginator
+
+        api = self.meta.method_to_api_mapping[operation_name]
+        return Paginator(
+            getattr(self, operation_name),
+            self._paginator_model().get_paginator(api),
+            self.meta.service_model.operation_model(api),
+        )
+
+    @property
+    def waiter_names(self) -> list[str]:
+        return sorted(xform_name(name) for name in self._waiter_model().waiter_names)
+
+    def get_waiter(self, waiter_name: str) -> Any:
+        model = self._waiter_model()
+        names = {xform_name(name): name for name in model.waiter_names}
+        if waiter_name not in names:
+            raise ValueError(f"Waiter does not exist: {waiter_name}")
+        return create_waiter_with_client(names[waiter_name], model, self)
+
+    def _paginator_model(self) -> PaginatorModel:
+        if self._paginators is None:
+            api = self.meta.service_model.api_version
+            config = _loader().load_service_model("s3", "paginators-1", api)
+            self._paginators = PaginatorModel(config)
+        return self._paginators
+
+    def _waiter_model(self) -> WaiterModel:
+        if self._waiters is None:
+            api = self.meta.service_model.api_version
+            self._waiters = WaiterModel(_loader().load_service_model("s3", "waiters-2", api))
+        return self._waiters
+
+    def close(self) -> None:
+        """Close every underlying client (each once)."""
+        for client in self._distinct:
+            client.close()
+
+    def __enter__(self) -> RoutingClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(n) for n in self._clients)
+        return f"<botwo.client.S3: {len(self._table.rules)} rules over clients {names}>"
+
+    # -- routing introspection --------------------------------------------------------
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rule table, in matching order."""
+        return self._table.rules
+
+
+def _post_condition(route: Route, condition: Any) -> Any:
+    """A presigned-POST policy condition in target names."""
+    if isinstance(condition, Mapping):
+        out = dict(condition)
+        if "bucket" in out:
+            out["bucket"] = route.target_bucket
+        if isinstance(out.get("key"), str):
+            out["key"] = route.to_target_key(out["key"])
+        return out
+    if isinstance(condition, list | tuple) and len(condition) == 3:
+        op, field, value = condition
+        if field == "$bucket" and isinstance(value, str):
+            return [op, field, route.target_bucket]
+        if field == "$key" and isinstance(value, str):
+            if not value.startswith(route.strip):  # "starts-with" a part of the stripped prefix
+                return [op, field, route.key_prefix]
+            return [op, field, route.to_target_key(value)]
+    return condition
+
+
+def _classic(config: TransferConfig | None) -> TransferConfig:
+    # The CRT transfer manager talks to S3 through its own native client, around botwo.
+    config = _copy.copy(config) if config is not None else TransferConfig()
+    config.preferred_transfer_client = "classic"
+    return config
+
+
+def upload_file(self: Any, Filename: Any, Bucket: Any, Key: Any, ExtraArgs: Any = None,
+                Callback: Any = None, Config: Any = None) -> Any:
+    return _inject.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback, _classic(Config))
+
+
+def download_file(self: Any, Bucket: Any, Key: Any, Filename: Any, ExtraArgs: Any = None,
+                  Callback: Any = None, Config: Any = None) -> Any:
+    return _inject.download_file(self, Bucket, Key, Filename, ExtraArgs, Callback, _classic(Config))
+
+
+def upload_fileobj(self: Any, Fileobj: Any, Bucket: Any, Key: Any, ExtraArgs: Any = None,
+                   Callback: Any = None, Config: Any = None) -> Any:
+    return _inject.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback, _classic(Config))
+
+
+def download_fileobj(self: Any, Bucket: Any, Key: Any, Fileobj: Any, ExtraArgs: Any = None,
+                     Callback: Any = None, Config: Any = None) -> Any:
+    return _inject.download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs, Callback, _classic(Config))
+
+
+def copy(self: Any, CopySource: Any, Bucket: Any, Key: Any, ExtraArgs: Any = None, Callback: Any = None,
+         SourceClient: Any = None, Config: Any = None) -> Any:
+    return _inject.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback, SourceClient, _classic(Config))
+
+
+_BORROWED_DOCS = {
+    upload_file: _inject.upload_file,
+    download_file: _inject.download_file,
+    upload_fileobj: _inject.upload_fileobj,
+    download_fileobj: _inject.download_fileobj,
+    copy: _inject.copy,
+    RoutingClient.generate_presigned_url: botocore.signers.generate_presigned_url,
+    RoutingClient.generate_presigned_post: botocore.signers.generate_presigned_post,
+}
+for _ours, _theirs in _BORROWED_DOCS.items():
+    _ours.__doc__ = _theirs.__doc__
+
+
+def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
+    py_name = spec.method
+
+    def _api_call(self: RoutingClient, *args: Any, **kwargs: Any) -> Any:
+        if args:
+            raise TypeError(f"{py_name}() only accepts keyword arguments.")
+        return self._make_api_call(spec, kwargs)
+
+    _api_call.__name__ = py_name
+    _api_call.__qualname__ = f"S3.{py_name}"
+    operation = model.operation_model(spec.name)
+    _api_call.__doc__ = ClientMethodDocstring(  # type: ignore[assignment]
+        operation_model=operation,
+        method_name=spec.name,
+        event_emitter=_docs_emitter(),
+        method_description=operation.documentation,
+        example_prefix=f"response = client.{py_name}",
+        include_signature=False,
+    )
+    return _api_call
+
+
+_classes: dict[tuple[str, str], type[RoutingClient]] = {}
+_classes_lock = threading.Lock()
+
+
+def client_class(model: ServiceModel) -> type[RoutingClient]:
+    """The routing client class for a service model: one method per operation."""
+    cache_key = (model.service_name, model.api_version)
+    with _classes_lock:
+        cls = _classes.get(cache_key)
+        if cls is None:
+            ops = operation_table(model)
+            namespace: dict[str, Any] = {
+                spec.method: _api_method(spec, model) for spec in ops.values()
+            }
+            namespace.update(
+                _ops=ops, _model=model, __module__="botwo.client",
+                upload_file=upload_file, download_file=download_file,
+                upload_fileobj=upload_fileobj, download_fileobj=download_fileobj, copy=copy,
+            )
+            cls = type("S3", (RoutingClient,), namespace)
+            _classes[cache_key] = cls
+        return cls

@@ -1,0 +1,268 @@
+"""The compiled rule table: which rule serves a (bucket, key), a bucket, or a listing.
+
+Theory of operation
+-------------------
+The mapping is an ordered list; the first rule whose bucket glob matches the caller's
+bucket and whose ``prefix`` starts the caller's key wins. Scanning the list per call
+would cost O(rules), so the table is compiled once:
+
+* literal bucket names go in a dict (name -> rule indexes), globs in a list of compiled
+  regexes;
+* for each caller bucket seen, a :class:`_BucketMatcher` is built once (and cached) from
+  the rules that can match that bucket. It maps each distinct ``prefix`` to the first
+  rule that has it, and keeps the distinct prefix lengths. The winning rule for a key is
+  the lowest-index rule among ``key[:n]`` for those lengths ``n``: a few dict look-ups,
+  whatever the number of rules.
+* a listing with ``Prefix=P`` has one owner when the first rule whose prefix starts ``P``
+  comes before every rule whose prefix is a strict extension of ``P`` (such a rule would
+  own part of the listing). The extensions of ``P`` are a contiguous run of the sorted
+  prefixes, so the check is a range-minimum query over that run.
+
+Every bucket has at least one rule with an empty prefix (the mapping's catch-all), so a
+key lookup always finds a route.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+
+import attrs
+
+from ._rules import Rule, compile_glob, is_glob
+from .errors import CrossRouteError
+
+__all__ = ["Route", "RuleTable", "successor"]
+
+_MAX_CHAR = chr(0x10FFFF)
+
+
+def successor(prefix: str) -> str | None:
+    """The least string greater than every string that starts with ``prefix``.
+
+    ``None`` when there is none (``prefix`` is empty or all U+10FFFF).
+    """
+    trimmed = prefix.rstrip(_MAX_CHAR)
+    if not trimmed:
+        return None
+    return trimmed[:-1] + chr(ord(trimmed[-1]) + 1)
+
+
+@attrs.frozen
+class Route:
+    """Where a caller's bucket goes through one rule, and how its keys are renamed.
+
+    A caller key ``k`` (which starts with ``owns``) is ``key_prefix + k[len(strip):]`` on
+    the target; ``strip`` is the rule's ``prefix`` when ``strip_prefix`` is set, else "".
+    """
+
+    rule_index: int
+    rule: Rule = attrs.field(repr=False)
+    client: str
+    bucket: str
+    target_bucket: str
+    key_prefix: str
+    strip: str
+    owns: str
+
+    @property
+    def keys_identical(self) -> bool:
+        """True when caller keys and target keys are the same strings."""
+        return not self.key_prefix and not self.strip
+
+    @property
+    def identical(self) -> bool:
+        """True when both the bucket and the keys keep their names on the target."""
+        return self.keys_identical and self.bucket == self.target_bucket
+
+    def to_target_key(self, key: str) -> str:
+        """The target's name for a caller key of this route."""
+        return self.key_prefix + key[len(self.strip) :]
+
+    def to_caller_key(self, target_key: str) -> str | None:
+        """The caller's name for a target key, or ``None`` if it is outside this route."""
+        if not target_key.startswith(self.key_prefix):
+            return None
+        key = self.strip + target_key[len(self.key_prefix) :]
+        return key if key.startswith(self.owns) else None
+
+    def describe(self) -> str:
+        return (
+            f"rule {self.rule_index} (bucket_name={self.rule.bucket_name!r}"
+            + (f", prefix={self.rule.prefix!r}" if self.rule.prefix else "")
+            + f") -> client {self.client!r}"
+        )
+
+
+class _RangeMin:
+    """Sparse table for O(1) minimum over a slice of a static list of ints."""
+
+    __slots__ = ("_levels",)
+
+    def __init__(self, values: Sequence[int]) -> None:
+        levels = [list(values)]
+        width = 1
+        while 2 * width <= len(values):
+            prev = levels[-1]
+            levels.append([min(prev[i], prev[i + width]) for i in range(len(prev) - width)])
+            width *= 2
+        self._levels = levels
+
+    def min(self, lo: int, hi: int) -> int | None:
+        if hi <= lo:
+            return None
+        level = (hi - lo).bit_length() - 1
+        row = self._levels[level]
+        return min(row[lo], row[hi - (1 << level)])
+
+
+class _BucketMatcher:
+    """The rules that can match one caller bucket, indexed by prefix."""
+
+    __slots__ = ("_by_prefix", "_lengths", "_listing", "_single", "bucket_route")
+
+    def __init__(self, routes: list[Route]) -> None:
+        by_prefix: dict[str, Route] = {}
+        for route in routes:  # in rule order: the first rule with a prefix wins it
+            by_prefix.setdefault(route.owns, route)
+        self._by_prefix = by_prefix
+        self._lengths = tuple(sorted({len(p) for p in by_prefix}))
+        self.bucket_route: Route = by_prefix[""]
+        self._single: Route | None = self.bucket_route if len(by_prefix) == 1 else None
+        self._listing: tuple[list[str], _RangeMin] | None = None
+
+    def route(self, key: str) -> Route:
+        if self._single is not None:
+            return self._single
+        by_prefix = self._by_prefix
+        best = self.bucket_route
+        size = len(key)
+        for n in self._lengths:
+            if n > size:
+                break
+            found = by_prefix.get(key[:n])
+            if found is not None and found.rule_index < best.rule_index:
+                best = found
+        return best
+
+    def extensions_before(self, prefix: str, limit: int) -> list[Route]:
+        """Routes whose prefix strictly extends ``prefix`` and whose rule precedes ``limit``."""
+        if self._single is not None:
+            return []
+        if self._listing is None:
+            ordered = sorted(self._by_prefix)
+            self._listing = (ordered, _RangeMin([self._by_prefix[p].rule_index for p in ordered]))
+        ordered, rmq = self._listing
+        lo = bisect.bisect_right(ordered, prefix)
+        upper = successor(prefix)
+        hi = len(ordered) if upper is None else bisect.bisect_left(ordered, upper)
+        first = rmq.min(lo, hi)
+        if first is None or first >= limit:
+            return []
+        found = (self._by_prefix[p] for p in ordered[lo:hi])
+        return sorted((r for r in found if r.rule_index < limit), key=lambda r: r.rule_index)
+
+
+@attrs.frozen(eq=False)
+class RuleTable:
+    """An ordered, validated rule list compiled for first-match lookups."""
+
+    rules: tuple[Rule, ...]
+    _literal: dict[str, tuple[int, ...]] = attrs.field(init=False, repr=False)
+    _globs: tuple[tuple[int, re.Pattern[str]], ...] = attrs.field(init=False, repr=False)
+    _matcher: functools._lru_cache_wrapper[_BucketMatcher] = attrs.field(init=False, repr=False)
+    fingerprint: bytes = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        literal: dict[str, list[int]] = {}
+        globs: list[tuple[int, re.Pattern[str]]] = []
+        for i, rule in enumerate(self.rules):
+            if is_glob(rule.bucket_name):
+                globs.append((i, compile_glob(rule.bucket_name)))
+            else:
+                literal.setdefault(rule.bucket_name, []).append(i)
+        set_ = object.__setattr__
+        set_(self, "_literal", {name: tuple(ix) for name, ix in literal.items()})
+        set_(self, "_globs", tuple(globs))
+        set_(self, "_matcher", functools.lru_cache(maxsize=8192)(self._build_matcher))
+        blob = json.dumps([r.to_dict() for r in self.rules], sort_keys=True).encode()
+        set_(self, "fingerprint", hashlib.sha256(blob).digest())
+
+    def _build_matcher(self, bucket: str) -> _BucketMatcher:
+        indexes = list(self._literal.get(bucket, ()))
+        indexes.extend(i for i, regex in self._globs if regex.match(bucket))
+        indexes.sort()
+        return _BucketMatcher([self._make_route(i, bucket) for i in indexes])
+
+    def _make_route(self, index: int, bucket: str) -> Route:
+        rule = self.rules[index]
+        return Route(
+            rule_index=index,
+            rule=rule,
+            client=rule.client,
+            bucket=bucket,
+            target_bucket=rule.mapped_bucket_name or bucket,
+            key_prefix=rule.key_prefix,
+            strip=rule.prefix if rule.strip_prefix else "",
+            owns=rule.prefix,
+        )
+
+    def route(self, bucket: str, key: str) -> Route:
+        """The route of a call on one object."""
+        return self._matcher(bucket).route(key)
+
+    def route_bucket(self, bucket: str) -> Route:
+        """The route of a call that names a bucket and no key: the first rule without a prefix."""
+        return self._matcher(bucket).bucket_route
+
+    def route_listing(self, bucket: str, prefix: str) -> Route:
+        """The one route that owns every key starting with ``prefix``.
+
+        Raises :class:`CrossRouteError` when an earlier rule owns only part of them.
+        """
+        matcher = self._matcher(bucket)
+        owner = matcher.route(prefix)
+        others = matcher.extensions_before(prefix, owner.rule_index)
+        if others:
+            parts = "; ".join(r.describe() for r in [*others, owner])
+            raise CrossRouteError(
+                f"a listing of bucket {bucket!r} with Prefix={prefix!r} spans several routes "
+                f"({parts}); list each route's prefix separately"
+            )
+        return owner
+
+    def shadowed(self) -> list[tuple[int, int]]:
+        """Pairs ``(j, i)``: rule ``j`` can never match because earlier rule ``i`` always does.
+
+        Rule ``i`` shadows ``j`` when ``i``'s prefix starts ``j``'s prefix and ``i``'s
+        bucket glob matches every bucket that ``j``'s does: ``i`` is all ``*``, or has the
+        same pattern, or ``j`` is a literal name that ``i``'s glob matches. (Containment
+        between two different globs is not decided.)
+        """
+        found: list[tuple[int, int]] = []
+        by_pattern: dict[str, dict[str, int]] = {}
+        everything: dict[str, int] = {}
+        globs: list[tuple[int, re.Pattern[str], str]] = []
+        for j, rule in enumerate(self.rules):
+            heads = [rule.prefix[:n] for n in range(len(rule.prefix) + 1)]
+            same = by_pattern.get(rule.bucket_name, {})
+            hit = next((everything[h] for h in heads if h in everything), None)
+            if hit is None:
+                hit = next((same[h] for h in heads if h in same), None)
+            if hit is None and not is_glob(rule.bucket_name):
+                hit = next(
+                    (i for i, rx, p in globs if rule.prefix.startswith(p) and rx.match(rule.bucket_name)),
+                    None,
+                )
+            if hit is not None:
+                found.append((j, hit))
+            if set(rule.bucket_name) == {"*"}:
+                everything.setdefault(rule.prefix, j)
+            by_pattern.setdefault(rule.bucket_name, {}).setdefault(rule.prefix, j)
+            if is_glob(rule.bucket_name):
+                globs.append((j, compile_glob(rule.bucket_name), rule.prefix))
+        return found

@@ -1,0 +1,253 @@
+"""Request rewriting and response / error translation over plain dicts.
+
+Pure functions: they take the caller's parameters or a backend's parsed response and
+return new dicts; inputs are never mutated, and a member that was absent stays absent
+unless S3 itself would have echoed it. The shell (:mod:`botwo._client`) decides the
+route, calls the backend, and hands the pieces to these functions.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ._names import (
+    CopySource,
+    caller_arn,
+    caller_location,
+    encode_name,
+    encoded_to_caller,
+    marker_to_target,
+)
+from ._operations import ListingSpec, OpSpec
+from ._table import Route
+from ._tokens import decode_token, encode_token, is_token
+from .errors import TokenError
+
+__all__ = [
+    "bucket_request",
+    "copy_request",
+    "delete_objects_response",
+    "error_response",
+    "listing_request",
+    "listing_response",
+    "object_request",
+    "object_response",
+    "rename_request",
+]
+
+Params = Mapping[str, Any]
+
+
+def object_request(route: Route, params: Params, key: str) -> dict[str, Any]:
+    """Parameters of an object operation for the target."""
+    return {**params, "Bucket": route.target_bucket, "Key": route.to_target_key(key)}
+
+
+def bucket_request(route: Route, params: Params) -> dict[str, Any]:
+    return {**params, "Bucket": route.target_bucket}
+
+
+def object_response(spec: OpSpec, route: Route, key: str | None, response: Params) -> dict[str, Any]:
+    """A bucket or object operation's response in caller names."""
+    out = dict(response)
+    for member in spec.out_bucket:
+        if member in out:
+            out[member] = route.bucket
+    if key is not None:
+        for member in spec.out_key:
+            if member in out:
+                out[member] = key
+    if spec.out_location and isinstance(out.get("Location"), str):
+        target_key = route.to_target_key(key) if key is not None else None
+        out["Location"] = caller_location(route, out["Location"], target_key, key)
+    if spec.out_arn and isinstance(out.get("BucketArn"), str):
+        out["BucketArn"] = caller_arn(route, out["BucketArn"])
+    return out
+
+
+def copy_request(
+    dest: Route, key: str, source_route: Route, source: CopySource, params: Params
+) -> dict[str, Any]:
+    """A copy whose source and destination are on the same client: a server-side copy."""
+    target_source = CopySource(
+        source_route.target_bucket, source_route.to_target_key(source.key), source.version_id
+    )
+    return {**object_request(dest, params, key), "CopySource": target_source.as_dict()}
+
+
+def rename_request(route: Route, params: Params, key: str, source_key: str, bucket_form: bool) -> dict[str, Any]:
+    target_source = urllib.parse.quote(route.to_target_key(source_key), safe="/")
+    if bucket_form:
+        target_source = "/" + urllib.parse.quote(route.target_bucket, safe="") + "/" + target_source
+    return {**object_request(route, params, key), "RenameSource": target_source}
+
+
+def delete_objects_response(response: Params, reverse: Mapping[str, str], route: Route) -> dict[str, Any]:
+    """``Deleted`` and ``Errors`` of a bulk delete in caller keys."""
+    out = dict(response)
+    for member in ("Deleted", "Errors"):
+        entries = out.get(member)
+        if entries is None:
+            continue
+        renamed = []
+        for entry in entries:
+            tkey = entry.get("Key")
+            if tkey is None:
+                renamed.append(entry)
+                continue
+            ckey = reverse.get(tkey) or route.to_caller_key(tkey)
+            if ckey is not None:
+                renamed.append({**entry, "Key": ckey})
+        out[member] = renamed
+    return out
+
+
+# -- listings ------------------------------------------------------------------------
+
+
+def _token_payload(route: Route, prefix: str, backend_token: str) -> dict[str, Any]:
+    return {"b": route.bucket, "r": route.rule_index, "p": prefix, "t": backend_token}
+
+
+def _unwrap_token(route: Route, prefix: str, token: str, key: bytes, what: str) -> str:
+    payload = decode_token(token, key, what=what)
+    if not isinstance(payload, dict) or not isinstance(payload.get("t"), str):
+        raise TokenError(f"{what} does not hold a listing position")
+    if (payload.get("b"), payload.get("r"), payload.get("p")) != (route.bucket, route.rule_index, prefix):
+        raise TokenError(
+            f"{what} was issued for another listing (bucket {payload.get('b')!r}, "
+            f"Prefix {payload.get('p')!r}), not for bucket {route.bucket!r} with Prefix {prefix!r}"
+        )
+    return str(payload["t"])
+
+
+def listing_request(spec: ListingSpec, route: Route, params: Params, token_key: bytes) -> dict[str, Any]:
+    """Parameters of a single-route listing for the target."""
+    prefix = params.get("Prefix", "")
+    out = dict(params)
+    out["Bucket"] = route.target_bucket
+    target_prefix = route.to_target_key(prefix)
+    if target_prefix or "Prefix" in out:
+        out["Prefix"] = target_prefix
+    marker = params.get(spec.marker)
+    if isinstance(marker, str) and marker:
+        if spec.next_marker is not None and is_token(marker, token_key):
+            # An opaque NextMarker this client wrapped: hand the backend its own value.
+            out[spec.marker] = _unwrap_token(route, prefix, marker, token_key, spec.marker)
+        else:
+            target_marker = marker_to_target(route, prefix, marker)
+            if target_marker is None:
+                del out[spec.marker]
+            else:
+                out[spec.marker] = target_marker
+            if not marker.startswith(prefix):
+                # The id markers refer to versions/uploads of a key outside the listing.
+                for id_marker in spec.id_markers:
+                    out.pop(id_marker, None)
+    if spec.token is not None and spec.token in params:
+        out[spec.token] = _unwrap_token(route, prefix, params[spec.token], token_key, spec.token)
+    return out
+
+
+def listing_response(
+    spec: ListingSpec, route: Route, params: Params, response: Params, token_key: bytes
+) -> dict[str, Any]:
+    """A single-route listing page in caller names, with the backend's tokens wrapped."""
+    encoded = params.get("EncodingType") == "url"
+    prefix = params.get("Prefix", "")
+    to_caller: Callable[[str], str | None]
+    if encoded:
+        def to_caller(name: str) -> str | None:
+            return encoded_to_caller(route, name)
+    else:
+        to_caller = route.to_caller_key
+
+    out = dict(response)
+    if "Name" in out:
+        out["Name"] = route.bucket
+    if "Bucket" in out:
+        out["Bucket"] = route.bucket
+    if not route.keys_identical:
+        dropped = 0
+        for list_name, member in spec.entries:
+            entries = out.get(list_name)
+            if entries is None:
+                continue
+            renamed = []
+            for entry in entries:
+                name = to_caller(entry[member])
+                if name is None:  # outside the route: never shown to the caller
+                    dropped += 1
+                else:
+                    renamed.append({**entry, member: name})
+            out[list_name] = renamed
+        if dropped and isinstance(out.get("KeyCount"), int):
+            out["KeyCount"] -= dropped
+        if isinstance(out.get("Prefix"), str):
+            echoed = to_caller(out["Prefix"])
+            out["Prefix"] = echoed if echoed is not None else _echo(prefix, encoded)
+    # Echo what the caller sent, as S3 does, whatever was sent to the backend instead.
+    for member in (spec.marker, *spec.id_markers):
+        if member in params:
+            out[member] = _echo(params[member], encoded and member in spec.encoded)
+    if spec.token is not None and spec.token in params and spec.token in out:
+        out[spec.token] = params[spec.token]
+    if spec.next_token is not None and isinstance(out.get(spec.next_token), str):
+        out[spec.next_token] = encode_token(
+            _token_payload(route, prefix, out[spec.next_token]), token_key
+        )
+    if spec.next_marker is not None and isinstance(out.get(spec.next_marker), str):
+        raw = out[spec.next_marker]
+        name = raw if route.keys_identical and raw.startswith(route.owns) else to_caller(raw)
+        # S3 returns a key here; some servers return an opaque value, which is wrapped.
+        out[spec.next_marker] = (
+            name if name is not None else encode_token(_token_payload(route, prefix, raw), token_key)
+        )
+    return out
+
+
+def _echo(value: Any, encoded: bool) -> Any:
+    return encode_name(value) if encoded and isinstance(value, str) else value
+
+
+# -- errors --------------------------------------------------------------------------
+
+_BUCKET_EDGE = r"(?<![A-Za-z0-9.\-]){}(?![A-Za-z0-9.\-])"
+
+
+def error_response(
+    response: Params,
+    keys: Sequence[tuple[str, str]] = (),
+    buckets: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """A backend's error response with target names replaced by the caller's.
+
+    ``keys`` and ``buckets`` are ``(target, caller)`` pairs. A field equal to a target
+    name is replaced whole; in free text (``Message``, ``Resource``, ...) a target key
+    is replaced where it occurs, a target bucket where it stands as a whole name.
+    """
+    out = dict(response)
+    error = response.get("Error")
+    key_pairs = [(t, c) for t, c in keys if t and t != c]
+    bucket_pairs = [(t, c) for t, c in buckets if t and t != c]
+    if not isinstance(error, Mapping) or not (key_pairs or bucket_pairs):
+        return out
+    whole = dict(bucket_pairs) | dict(key_pairs)
+    translated: dict[str, Any] = {}
+    for field, value in error.items():
+        if field == "Code" or not isinstance(value, str):
+            translated[field] = value
+        elif value in whole:
+            translated[field] = whole[value]
+        else:
+            for target, caller in key_pairs:
+                value = value.replace(target, caller)
+            for target, caller in bucket_pairs:
+                if target in value:
+                    value = re.sub(_BUCKET_EDGE.format(re.escape(target)), lambda _m, c=caller: c, value)
+            translated[field] = value
+    out["Error"] = translated
+    return out

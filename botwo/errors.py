@@ -1,0 +1,83 @@
+"""botwo's own errors and warnings.
+
+Errors that botwo raises itself (bad configuration, a call it cannot route)::
+
+    BotwoError
+    ├── ConfigError (ValueError)         the clients or the mapping are wrong
+    │   └── RuleError                    one rule is wrong: .index and .field name it
+    ├── RoutingError (ValueError)        this call cannot be routed as asked
+    │   └── CrossRouteError              the call spans routes or backends
+    └── TokenError (ValueError)          a pagination token is forged, corrupted or foreign
+
+Errors that a backend raises (``botocore.exceptions.ClientError`` and every modelled
+subclass such as ``NoSuchKey``) are re-raised through the botwo client's own
+``exceptions`` classes, with the caller's bucket and key in place of the target's, the
+original error chained as ``__cause__`` and the serving route attached as
+``.botwo_route``; see :mod:`botwo._errors`.
+
+``ShadowedRuleWarning`` is warned when an earlier rule makes a later one unreachable.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BotwoError",
+    "ConfigError",
+    "CrossRouteError",
+    "RoutingError",
+    "RuleError",
+    "ShadowedRuleWarning",
+    "TokenError",
+]
+
+
+class BotwoError(Exception):
+    """Base class of every error botwo raises itself."""
+
+
+class ConfigError(BotwoError, ValueError):
+    """The clients mapping or the rule table passed to :func:`botwo.client` is wrong."""
+
+
+class RuleError(ConfigError):
+    """One rule of the mapping is wrong.
+
+    ``index`` is the rule's position in the mapping (``None`` for a ``Rule`` built on its
+    own, or for a fault of the mapping as a whole) and ``field`` the offending field
+    (``None`` when the rule as a whole is wrong, e.g. not a mapping).
+    """
+
+    def __init__(self, index: int | None, field: str | None, problem: str) -> None:
+        self.index = index
+        self.field = field
+        self.problem = problem
+        if index is not None:
+            where = f"mapping[{index}]" + (f".{field}" if field else "")
+        else:
+            where = f"Rule.{field}" if field else "mapping"
+        super().__init__(f"{where}: {problem}")
+
+    def __reduce__(self) -> tuple[type[RuleError], tuple[int | None, str | None, str]]:
+        return (type(self), (self.index, self.field, self.problem))
+
+
+class RoutingError(BotwoError, ValueError):
+    """A call cannot be routed as asked; nothing was sent to any backend."""
+
+
+class CrossRouteError(RoutingError):
+    """The call touches more than one route or backend.
+
+    Raised, before any request is sent, for a copy whose source and destination live on
+    different clients, a ``delete_objects`` whose keys go to different target buckets,
+    a listing whose ``Prefix`` crosses a rule boundary, and ``list_buckets``.
+    """
+
+
+class TokenError(BotwoError, ValueError):
+    """A continuation token or marker handed back to botwo is not one it issued for
+    this listing: forged, corrupted, truncated, or issued by another rule table."""
+
+
+class ShadowedRuleWarning(UserWarning):
+    """A rule can never match because an earlier rule matches everything it would."""
