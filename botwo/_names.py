@@ -33,19 +33,27 @@ MAX_KEY = chr(0x10FFFF) * 256
 _VERSION_ID_SUFFIX = re.compile(r"\?versionId=[^\s]+$")
 
 
-def marker_to_target(route: Route, prefix: str, marker: str) -> str | None:
+def marker_to_target(route: Route, prefix: str, marker: str) -> str:
     """The target's marker equivalent to ``marker`` in a listing of caller ``prefix``.
 
     A marker (``StartAfter``, ``Marker``, ``KeyMarker``) need not be a key of the route,
     so it is mapped by what it selects: the caller keys that start with ``prefix`` and
-    sort after ``marker``. ``None`` means "no marker": every key of the listing follows it.
+    sort after ``marker``. The three cases:
+
+    * it starts with the prefix: it is renamed like a key (renaming keeps the order of
+      keys that share the route's prefix);
+    * it sorts before the prefix: every key is listed, so the marker becomes one that
+      sorts before every target key of the listing (the target prefix less its last
+      character; a marker is always sent so that the backend echoes it as S3 would);
+    * it sorts after every key with the prefix: nothing is listed, so it becomes one
+      that sorts after every target key of the listing.
     """
     if marker.startswith(prefix):
         return route.to_target_key(marker)
+    target_prefix = route.to_target_key(prefix)
     if marker < prefix:
-        return None
-    # The marker sorts after every key that starts with the prefix: nothing is listed.
-    return successor(route.to_target_key(prefix)) or MAX_KEY
+        return target_prefix[:-1]
+    return successor(target_prefix) or MAX_KEY
 
 
 # S3's EncodingType=url percent-encodes names; botocore decodes them with unquote_plus.
@@ -109,14 +117,21 @@ def caller_location(route: Route, location: str, target_key: str | None, key: st
                 break
     tb, cb = route.target_bucket, route.bucket
     if tb != cb:
-        parts = urllib.parse.urlsplit(out)
-        host = parts.netloc
-        path = parts.path
+        # Plain string surgery: a raw key may hold "?" or "#", which URL parsers would
+        # take for a query or a fragment.
+        scheme_end = out.find("://")
+        if scheme_end >= 0:
+            host_start = scheme_end + 3
+            path_start = out.find("/", host_start)
+            path_start = len(out) if path_start < 0 else path_start
+        else:
+            host_start = path_start = 0
+        head, host, path = out[:host_start], out[host_start:path_start], out[path_start:]
         if host.startswith(tb + "."):
             host = cb + host[len(tb) :]
         elif path == "/" + tb or path.startswith("/" + tb + "/"):
             path = "/" + cb + path[len(tb) + 1 :]
-        out = urllib.parse.urlunsplit(parts._replace(netloc=host, path=path))
+        out = head + host + path
     return out
 
 

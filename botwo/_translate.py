@@ -78,7 +78,9 @@ def copy_request(
     return {**object_request(dest, params, key), "CopySource": target_source.as_dict()}
 
 
-def rename_request(route: Route, params: Params, key: str, source_key: str, bucket_form: bool) -> dict[str, Any]:
+def rename_request(
+    route: Route, params: Params, key: str, source_key: str, bucket_form: bool
+) -> dict[str, Any]:
     target_source = urllib.parse.quote(route.to_target_key(source_key), safe="/")
     if bucket_form:
         target_source = "/" + urllib.parse.quote(route.target_bucket, safe="") + "/" + target_source
@@ -138,11 +140,7 @@ def listing_request(spec: ListingSpec, route: Route, params: Params, token_key: 
             # An opaque NextMarker this client wrapped: hand the backend its own value.
             out[spec.marker] = _unwrap_token(route, prefix, marker, token_key, spec.marker)
         else:
-            target_marker = marker_to_target(route, prefix, marker)
-            if target_marker is None:
-                del out[spec.marker]
-            else:
-                out[spec.marker] = target_marker
+            out[spec.marker] = marker_to_target(route, prefix, marker)
             if not marker.startswith(prefix):
                 # The id markers refer to versions/uploads of a key outside the listing.
                 for id_marker in spec.id_markers:
@@ -160,6 +158,7 @@ def listing_response(
     prefix = params.get("Prefix", "")
     to_caller: Callable[[str], str | None]
     if encoded:
+
         def to_caller(name: str) -> str | None:
             return encoded_to_caller(route, name)
     else:
@@ -189,16 +188,14 @@ def listing_response(
         if isinstance(out.get("Prefix"), str):
             echoed = to_caller(out["Prefix"])
             out["Prefix"] = echoed if echoed is not None else _echo(prefix, encoded)
-    # Echo what the caller sent, as S3 does, whatever was sent to the backend instead.
+    # Where the backend echoes a marker, echo what the caller sent instead.
     for member in (spec.marker, *spec.id_markers):
-        if member in params:
+        if member in params and member in out:
             out[member] = _echo(params[member], encoded and member in spec.encoded)
     if spec.token is not None and spec.token in params and spec.token in out:
         out[spec.token] = params[spec.token]
     if spec.next_token is not None and isinstance(out.get(spec.next_token), str):
-        out[spec.next_token] = encode_token(
-            _token_payload(route, prefix, out[spec.next_token]), token_key
-        )
+        out[spec.next_token] = encode_token(_token_payload(route, prefix, out[spec.next_token]), token_key)
     if spec.next_marker is not None and isinstance(out.get(spec.next_marker), str):
         raw = out[spec.next_marker]
         name = raw if route.keys_identical and raw.startswith(route.owns) else to_caller(raw)
@@ -247,7 +244,9 @@ def error_response(
                 value = value.replace(target, caller)
             for target, caller in bucket_pairs:
                 if target in value:
-                    value = re.sub(_BUCKET_EDGE.format(re.escape(target)), lambda _m, c=caller: c, value)
+                    value = re.sub(
+                        _BUCKET_EDGE.format(re.escape(target)), caller.replace("\\", "\\\\"), value
+                    )
             translated[field] = value
     out["Error"] = translated
     return out
