@@ -27,6 +27,7 @@ from .errors import (
     BotwoError,
     ConfigError,
     CrossRouteError,
+    OverlappingTargetsWarning,
     RoutingError,
     RuleError,
     ShadowedRuleWarning,
@@ -39,6 +40,7 @@ __all__ = [
     "BotwoError",
     "ConfigError",
     "CrossRouteError",
+    "OverlappingTargetsWarning",
     "Route",
     "RoutingClient",
     "RoutingError",
@@ -77,7 +79,8 @@ def client(
     :class:`Rule`); the first rule that matches a call serves it, and the list must end
     with a catch-all (``{"bucket_name": "*", "client": ...}``). Raises
     :class:`ConfigError` / :class:`RuleError` naming the faulty rule index and field, and
-    warns :class:`ShadowedRuleWarning` for a rule that can never match.
+    warns :class:`ShadowedRuleWarning` for a rule that can never match and
+    :class:`OverlappingTargetsWarning` for two rules that share a target namespace.
 
     ``botwo.client("s3", ...)`` (a service name first, as with boto3) is reserved for
     building the client from declarative configuration, which this version does not have.
@@ -92,8 +95,7 @@ def client(
         raise ConfigError("botwo.client needs a mapping: a list of rules ending with a catch-all")
     if not isinstance(clients, Mapping) or not clients:
         raise ConfigError(
-            "clients must be a non-empty dict of name -> boto3 S3 client, "
-            f"got {type(clients).__name__}"
+            f"clients must be a non-empty dict of name -> boto3 S3 client, got {type(clients).__name__}"
         )
     rules = parse_mapping(mapping, list(clients))
     first_use: dict[str, int] = {}
@@ -107,6 +109,15 @@ def client(
             ShadowedRuleWarning(
                 f"mapping[{shadowed}] ({rules[shadowed].to_dict()}) can never match: "
                 f"mapping[{by}] ({rules[by].to_dict()}) matches every call it would"
+            ),
+            stacklevel=2,
+        )
+    for i, j, client_name, target, space in routing._table.overlaps():
+        warnings.warn(
+            OverlappingTargetsWarning(
+                f"mapping[{i}] and mapping[{j}] put different caller keys into one target "
+                f"namespace (client {client_name!r}, bucket {target!r}, keys under {space!r}): "
+                "a listing through one would show the other's objects"
             ),
             stacklevel=2,
         )

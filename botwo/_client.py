@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy as _copy
 import functools
+import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -25,6 +26,7 @@ import boto3.session
 import botocore.signers
 from boto3.s3.transfer import TransferConfig
 from botocore import xform_name
+from botocore.client import BaseClient
 from botocore.docs.docstring import ClientMethodDocstring
 from botocore.errorfactory import ClientExceptionsFactory
 from botocore.exceptions import (
@@ -96,23 +98,27 @@ class FanoutEvents:
     def __init__(self, emitters: Iterable[Any]) -> None:
         self._emitters = list(emitters)
 
-    def register(self, event_name: str, handler: Any, unique_id: Any = None,
-                 unique_id_uses_count: bool = False) -> None:
+    def register(
+        self, event_name: str, handler: Any, unique_id: Any = None, unique_id_uses_count: bool = False
+    ) -> None:
         for emitter in self._emitters:
             emitter.register(event_name, handler, unique_id, unique_id_uses_count)
 
-    def register_first(self, event_name: str, handler: Any, unique_id: Any = None,
-                       unique_id_uses_count: bool = False) -> None:
+    def register_first(
+        self, event_name: str, handler: Any, unique_id: Any = None, unique_id_uses_count: bool = False
+    ) -> None:
         for emitter in self._emitters:
             emitter.register_first(event_name, handler, unique_id, unique_id_uses_count)
 
-    def register_last(self, event_name: str, handler: Any, unique_id: Any = None,
-                      unique_id_uses_count: bool = False) -> None:
+    def register_last(
+        self, event_name: str, handler: Any, unique_id: Any = None, unique_id_uses_count: bool = False
+    ) -> None:
         for emitter in self._emitters:
             emitter.register_last(event_name, handler, unique_id, unique_id_uses_count)
 
-    def unregister(self, event_name: str, handler: Any = None, unique_id: Any = None,
-                   unique_id_uses_count: bool = False) -> None:
+    def unregister(
+        self, event_name: str, handler: Any = None, unique_id: Any = None, unique_id_uses_count: bool = False
+    ) -> None:
         for emitter in self._emitters:
             emitter.unregister(event_name, handler, unique_id, unique_id_uses_count)
 
@@ -135,9 +141,7 @@ class RoutingMeta:
         self.endpoint_url = meta.endpoint_url
         self.config = meta.config
         self.partition = meta.partition
-        self.method_to_api_mapping = {
-            xform_name(name): name for name in service_model.operation_names
-        }
+        self.method_to_api_mapping = {xform_name(name): name for name in service_model.operation_names}
 
 
 @functools.cache
@@ -174,9 +178,7 @@ class RoutingClient:
         distinct = list({id(c): c for c in self._clients.values()}.values())
         self._distinct = distinct
         service_model = default.meta.service_model
-        events = FanoutEvents([default.meta.events] + [
-            c.meta.events for c in distinct if c is not default
-        ])
+        events = FanoutEvents([default.meta.events] + [c.meta.events for c in distinct if c is not default])
         self.meta = RoutingMeta(default, events, service_model)
         self.exceptions = _exceptions(type(self)._model)
         self._validator = ParamValidator()
@@ -212,9 +214,9 @@ class RoutingClient:
         cls = self.exceptions.from_code(code)
         new = cls(response, err.operation_name)
         route = call.route
-        new.botwo_route = route  # type: ignore[attr-defined]
+        new.botwo_route = route
         new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
-        return new  # type: ignore[no-any-return]
+        return new
 
     def _invalid(self, spec: OpSpec, params: Mapping[str, Any], why: str) -> ParamValidationError:
         """botocore's own validation error for the call (e.g. a missing ``Bucket``)."""
@@ -250,8 +252,10 @@ class RoutingClient:
         target = object_request(route, params, key)
         finish = None
         if spec.out_bucket or spec.out_key or spec.out_location:
+
             def finish(resp: dict[str, Any]) -> dict[str, Any]:
                 return object_response(spec, route, key, resp)
+
         return _Prepared(route, client, target, ((target["Key"], key),), finish)
 
     def _prepare_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
@@ -263,8 +267,10 @@ class RoutingClient:
         self._refuse_embedded(spec, route)
         finish = None
         if spec.out_bucket or spec.out_location or spec.out_arn:
+
             def finish(resp: dict[str, Any]) -> dict[str, Any]:
                 return object_response(spec, route, None, resp)
+
         return _Prepared(route, client, bucket_request(route, params), finish=finish)
 
     def _prepare_listing(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
@@ -295,7 +301,8 @@ class RoutingClient:
         source = parse_copy_source(params.get("CopySource"))
         if source is None:
             raise self._invalid(
-                spec, params,
+                spec,
+                params,
                 f"Invalid CopySource {params.get('CopySource')!r}: expected 'bucket/key', "
                 "'bucket/key?versionId=...' or {'Bucket': ..., 'Key': ..., 'VersionId': ...}",
             )
@@ -311,10 +318,14 @@ class RoutingClient:
         target_key = target["Key"]
         finish = None
         if not dest.identical and (spec.out_bucket or spec.out_key):
+
             def finish(resp: dict[str, Any]) -> dict[str, Any]:
                 return object_response(spec, dest, key, resp)
+
         return _Prepared(
-            dest, self._clients[dest.client], target,
+            dest,
+            self._clients[dest.client],
+            target,
             keys=((target_key, key), (src.to_target_key(source.key), source.key)),
             finish=finish,
             buckets=((dest.target_bucket, bucket), (src.target_bucket, source.bucket)),
@@ -326,7 +337,7 @@ class RoutingClient:
         bucket, key, raw = self._names(spec, params, "Bucket", "Key", "RenameSource")
         decoded = urllib.parse.unquote(raw)
         bucket_form = decoded.startswith("/" + bucket + "/")
-        source_key = decoded[len(bucket) + 2:] if bucket_form else decoded.removeprefix("/")
+        source_key = decoded[len(bucket) + 2 :] if bucket_form else decoded.removeprefix("/")
         dest = self._table.route(bucket, key)
         src = self._table.route(bucket, source_key)
         if not self._same_backend(dest, src) or dest.target_bucket != src.target_bucket:
@@ -335,8 +346,12 @@ class RoutingClient:
                 f"through {dest.describe()}; a rename cannot cross routes"
             )
         target = rename_request(dest, params, key, source_key, bucket_form)
-        return _Prepared(dest, self._clients[dest.client], target,
-                         keys=((target["Key"], key), (src.to_target_key(source_key), source_key)))
+        return _Prepared(
+            dest,
+            self._clients[dest.client],
+            target,
+            keys=((target["Key"], key), (src.to_target_key(source_key), source_key)),
+        )
 
     def _prepare_delete_objects(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         (bucket,) = self._names(spec, params, "Bucket")
@@ -356,10 +371,11 @@ class RoutingClient:
                     "per route"
                 )
         client = self._clients[first.client]
-        if all(r.identical for r in routes):
+        if first.identical and all(r.identical for r in routes):
             return _Prepared(first, client, params, buckets=())
         renamed = [{**o, "Key": r.to_target_key(o["Key"])} for o, r in zip(objects, routes, strict=True)]
         reverse = {t["Key"]: o["Key"] for t, o in zip(renamed, objects, strict=True)}
+        assert isinstance(delete, Mapping)
         target = {**params, "Bucket": first.target_bucket, "Delete": {**delete, "Objects": renamed}}
 
         def finish(resp: dict[str, Any]) -> dict[str, Any]:
@@ -380,8 +396,11 @@ class RoutingClient:
     # -- boto3's extra client methods -------------------------------------------------
 
     def generate_presigned_url(
-        self, ClientMethod: str, Params: Mapping[str, Any] | None = None,
-        ExpiresIn: int = 3600, HttpMethod: str | None = None,
+        self,
+        ClientMethod: str,
+        Params: Mapping[str, Any] | None = None,
+        ExpiresIn: int = 3600,
+        HttpMethod: str | None = None,
     ) -> str:
         spec = self._ops.get(ClientMethod)
         if spec is None:
@@ -393,16 +412,21 @@ class RoutingClient:
         return url
 
     def generate_presigned_post(
-        self, Bucket: str, Key: str, Fields: dict[str, Any] | None = None,
-        Conditions: list[Any] | None = None, ExpiresIn: int = 3600,
+        self,
+        Bucket: str,
+        Key: str,
+        Fields: dict[str, Any] | None = None,
+        Conditions: list[Any] | None = None,
+        ExpiresIn: int = 3600,
     ) -> dict[str, Any]:
         route = self._table.route(Bucket, Key)
-        conditions = None if Conditions is None else [
-            _post_condition(route, c) for c in Conditions
-        ]
+        conditions = None if Conditions is None else [_post_condition(route, c) for c in Conditions]
         post: dict[str, Any] = self._clients[route.client].generate_presigned_post(
-            route.target_bucket, route.to_target_key(Key), Fields=Fields,
-            Conditions=conditions, ExpiresIn=ExpiresIn,
+            route.target_bucket,
+            route.to_target_key(Key),
+            Fields=Fields,
+            Conditions=conditions,
+            ExpiresIn=ExpiresIn,
         )
         return post
 
@@ -496,28 +520,64 @@ def _classic(config: TransferConfig | None) -> TransferConfig:
     return config
 
 
-def upload_file(self: Any, Filename: Any, Bucket: Any, Key: Any, ExtraArgs: Any = None,
-                Callback: Any = None, Config: Any = None) -> Any:
+def upload_file(
+    self: Any,
+    Filename: Any,
+    Bucket: Any,
+    Key: Any,
+    ExtraArgs: Any = None,
+    Callback: Any = None,
+    Config: Any = None,
+) -> Any:
     return _inject.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback, _classic(Config))
 
 
-def download_file(self: Any, Bucket: Any, Key: Any, Filename: Any, ExtraArgs: Any = None,
-                  Callback: Any = None, Config: Any = None) -> Any:
+def download_file(
+    self: Any,
+    Bucket: Any,
+    Key: Any,
+    Filename: Any,
+    ExtraArgs: Any = None,
+    Callback: Any = None,
+    Config: Any = None,
+) -> Any:
     return _inject.download_file(self, Bucket, Key, Filename, ExtraArgs, Callback, _classic(Config))
 
 
-def upload_fileobj(self: Any, Fileobj: Any, Bucket: Any, Key: Any, ExtraArgs: Any = None,
-                   Callback: Any = None, Config: Any = None) -> Any:
+def upload_fileobj(
+    self: Any,
+    Fileobj: Any,
+    Bucket: Any,
+    Key: Any,
+    ExtraArgs: Any = None,
+    Callback: Any = None,
+    Config: Any = None,
+) -> Any:
     return _inject.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback, _classic(Config))
 
 
-def download_fileobj(self: Any, Bucket: Any, Key: Any, Fileobj: Any, ExtraArgs: Any = None,
-                     Callback: Any = None, Config: Any = None) -> Any:
+def download_fileobj(
+    self: Any,
+    Bucket: Any,
+    Key: Any,
+    Fileobj: Any,
+    ExtraArgs: Any = None,
+    Callback: Any = None,
+    Config: Any = None,
+) -> Any:
     return _inject.download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs, Callback, _classic(Config))
 
 
-def copy(self: Any, CopySource: Any, Bucket: Any, Key: Any, ExtraArgs: Any = None, Callback: Any = None,
-         SourceClient: Any = None, Config: Any = None) -> Any:
+def copy(
+    self: Any,
+    CopySource: Any,
+    Bucket: Any,
+    Key: Any,
+    ExtraArgs: Any = None,
+    Callback: Any = None,
+    SourceClient: Any = None,
+    Config: Any = None,
+) -> Any:
     return _inject.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback, SourceClient, _classic(Config))
 
 
@@ -529,9 +589,24 @@ _BORROWED_DOCS = {
     copy: _inject.copy,
     RoutingClient.generate_presigned_url: botocore.signers.generate_presigned_url,
     RoutingClient.generate_presigned_post: botocore.signers.generate_presigned_post,
+    RoutingClient.can_paginate: BaseClient.can_paginate,
+    RoutingClient.get_paginator: BaseClient.get_paginator,
+    RoutingClient.get_waiter: BaseClient.get_waiter,
+    RoutingClient.close: BaseClient.close,
 }
 for _ours, _theirs in _BORROWED_DOCS.items():
+    # The same documentation and (unannotated) signature as the boto3 methods.
     _ours.__doc__ = _theirs.__doc__
+    _ours.__signature__ = inspect.signature(_theirs)  # type: ignore[attr-defined]
+
+# botocore's generated methods are ``(self, *args, **kwargs)``, unannotated.
+_API_SIGNATURE = inspect.Signature(
+    [
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+        inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+    ]
+)
 
 
 def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
@@ -544,8 +619,9 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
 
     _api_call.__name__ = py_name
     _api_call.__qualname__ = f"S3.{py_name}"
+    _api_call.__signature__ = _API_SIGNATURE  # type: ignore[attr-defined]
     operation = model.operation_model(spec.name)
-    _api_call.__doc__ = ClientMethodDocstring(  # type: ignore[assignment]
+    _api_call.__doc__ = ClientMethodDocstring(
         operation_model=operation,
         method_name=spec.name,
         event_emitter=_docs_emitter(),
@@ -567,13 +643,16 @@ def client_class(model: ServiceModel) -> type[RoutingClient]:
         cls = _classes.get(cache_key)
         if cls is None:
             ops = operation_table(model)
-            namespace: dict[str, Any] = {
-                spec.method: _api_method(spec, model) for spec in ops.values()
-            }
+            namespace: dict[str, Any] = {spec.method: _api_method(spec, model) for spec in ops.values()}
             namespace.update(
-                _ops=ops, _model=model, __module__="botwo.client",
-                upload_file=upload_file, download_file=download_file,
-                upload_fileobj=upload_fileobj, download_fileobj=download_fileobj, copy=copy,
+                _ops=ops,
+                _model=model,
+                __module__="botwo.client",
+                upload_file=upload_file,
+                download_file=download_file,
+                upload_fileobj=upload_fileobj,
+                download_fileobj=download_fileobj,
+                copy=copy,
             )
             cls = type("S3", (RoutingClient,), namespace)
             _classes[cache_key] = cls

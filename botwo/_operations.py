@@ -131,6 +131,7 @@ _NAME_SHAPES = frozenset(
         "ReplaceKeyPrefixWith",
         "ReplaceKeyWith",
         "LocationPrefix",
+        "FilterRuleValue",  # an event notification's key prefix or suffix filter
         "Policy",  # a JSON policy names "arn:aws:s3:::bucket/key" resources
     }
 )
@@ -150,9 +151,9 @@ def _nested_names(shape: Shape, top: bool, seen: frozenset[str]) -> Iterator[str
                 yield member_name
             yield from _nested_names(member, False, seen | {shape.name})
     elif shape.type_name == "list":
-        yield from _nested_names(shape.member, False, seen)  # type: ignore[attr-defined]
+        yield from _nested_names(shape.member, False, seen)
     elif shape.type_name == "map":
-        yield from _nested_names(shape.value, False, seen)  # type: ignore[attr-defined]
+        yield from _nested_names(shape.value, False, seen)
 
 
 def _members(shape: Shape | None) -> Mapping[str, Shape]:
@@ -165,8 +166,8 @@ def _list_entry_keys(shape: Shape | None) -> list[str]:
     for name, member in _members(shape).items():
         if name in _TAG_MEMBERS:
             continue
-        if member.type_name == "list" and isinstance(member.member, StructureShape):  # type: ignore[attr-defined]
-            entry = member.member.members  # type: ignore[attr-defined]
+        if member.type_name == "list" and isinstance(member.member, StructureShape):
+            entry = member.member.members
             if ("Key" in entry and entry["Key"].name == "ObjectKey") or name == "CommonPrefixes":
                 found.append(name)
     return found

@@ -266,3 +266,48 @@ class RuleTable:
             if is_glob(rule.bucket_name):
                 globs.append((j, compile_glob(rule.bucket_name), rule.prefix))
         return found
+
+    def overlaps(self) -> list[tuple[int, int, str, str, str]]:
+        """Pairs of rules that put different caller keys into one target namespace.
+
+        Each item is ``(i, j, client, target_bucket, target_prefix)``. Two rules overlap
+        when they reach the same bucket of the same client and one's target key space
+        (``key_prefix``, plus ``prefix`` unless stripped) starts the other's, unless
+        they rename keys the same way for the same caller bucket (then the same caller
+        key is the same target key through either). Through such a pair, a listing of one
+        caller namespace would show the other's objects.
+
+        A glob rule that renames nothing is considered for every literal target bucket of
+        its client that it matches and serves.
+        """
+        spaces: dict[tuple[str, str], list[tuple[str, int, str]]] = {}
+        literal_targets: dict[str, set[str]] = {}
+        for i, rule in enumerate(self.rules):
+            if not is_glob(rule.bucket_name):
+                target = rule.mapped_bucket_name or rule.bucket_name
+                literal_targets.setdefault(rule.client, set()).add(target)
+                space = rule.key_prefix + ("" if rule.strip_prefix else rule.prefix)
+                spaces.setdefault((rule.client, target), []).append((space, i, rule.bucket_name))
+        for i, regex in self._globs:
+            rule = self.rules[i]
+            for target in sorted(literal_targets.get(rule.client, ())):
+                if regex.match(target) and self.route(target, rule.prefix).rule_index == i:
+                    space = rule.key_prefix + rule.prefix
+                    spaces.setdefault((rule.client, target), []).append((space, i, target))
+        found = []
+        for (client, target), entries in spaces.items():
+            stack: list[tuple[str, int, str]] = []
+            for entry in sorted(entries):
+                while stack and not entry[0].startswith(stack[-1][0]):
+                    stack.pop()
+                for outer in stack:
+                    if not self._same_renaming(outer, entry):
+                        pair = sorted((outer[1], entry[1]))
+                        found.append((pair[0], pair[1], client, target, entry[0][: len(outer[0])]))
+                        break
+                stack.append(entry)
+        return sorted(set(found))
+
+    def _same_renaming(self, a: tuple[str, int, str], b: tuple[str, int, str]) -> bool:
+        ra, rb = self.rules[a[1]], self.rules[b[1]]
+        return a[2] == b[2] and ra.key_prefix == rb.key_prefix and not ra.strip_prefix and not rb.strip_prefix

@@ -13,9 +13,10 @@ Errors that a backend raises (``botocore.exceptions.ClientError`` and every mode
 subclass such as ``NoSuchKey``) are re-raised through the botwo client's own
 ``exceptions`` classes, with the caller's bucket and key in place of the target's, the
 original error chained as ``__cause__`` and the serving route attached as
-``.botwo_route``; see :mod:`botwo._errors`.
+``.botwo_route``; see :mod:`botwo._client`.
 
-``ShadowedRuleWarning`` is warned when an earlier rule makes a later one unreachable.
+``ShadowedRuleWarning`` is warned when an earlier rule makes a later one unreachable, and
+``OverlappingTargetsWarning`` when two rules share a target namespace inconsistently.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "BotwoError",
     "ConfigError",
     "CrossRouteError",
+    "OverlappingTargetsWarning",
     "RoutingError",
     "RuleError",
     "ShadowedRuleWarning",
@@ -70,13 +72,19 @@ class CrossRouteError(RoutingError):
 
     Raised, before any request is sent, for a copy whose source and destination live on
     different clients, a ``delete_objects`` whose keys go to different target buckets,
-    a listing whose ``Prefix`` crosses a rule boundary, and ``list_buckets``.
+    a ``rename_object`` across routes, a listing whose ``Prefix`` crosses a rule
+    boundary, and ``list_buckets`` / ``list_directory_buckets``.
     """
 
 
 class TokenError(BotwoError, ValueError):
     """A continuation token or marker handed back to botwo is not one it issued for
     this listing: forged, corrupted, truncated, or issued by another rule table."""
+
+
+class OverlappingTargetsWarning(UserWarning):
+    """Two rules put different caller keys into the same target namespace: a listing
+    through one would show the other's objects, and two caller keys could be one object."""
 
 
 class ShadowedRuleWarning(UserWarning):
