@@ -1,0 +1,26 @@
+"""Sessions: ``nox`` runs the tests and the linters; ``nox -s bench`` the benchmarks."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole test suite, over local S3 servers started by the fixtures."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *(session.posargs or ["-n", "2"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff and mypy (strict) on the package."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", "botwo", "tests", "benchmarks", "examples", "noxfile.py")
+    session.run("mypy")

@@ -1,0 +1,118 @@
+"""The compiled rule table against a naive first-match scan of the rule list."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from botwo._rules import Rule
+from botwo._table import RuleTable, successor
+from botwo.errors import CrossRouteError
+
+PATTERNS = ["a", "b", "ab", "a*", "?", "[ab]", "[!a]*", "*b", "*"]
+BUCKETS = ["a", "b", "ab", "ba", "c", "abc"]
+text = st.text("ab/", max_size=4)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[Rule, ...]:
+    rules = draw(
+        st.lists(
+            st.builds(
+                lambda pattern, prefix, client: Rule(bucket_name=pattern, client=client, prefix=prefix),
+                st.sampled_from(PATTERNS),
+                text,
+                st.sampled_from(["x", "y"]),
+            ),
+            max_size=8,
+        )
+    )
+    return (*rules, Rule(bucket_name="*", client="default"))
+
+
+def naive(rules: tuple[Rule, ...], bucket: str, key: str) -> int:
+    return next(
+        i
+        for i, r in enumerate(rules)
+        if fnmatch.fnmatchcase(bucket, r.bucket_name) and key.startswith(r.prefix)
+    )
+
+
+@given(tables(), st.sampled_from(BUCKETS), text)
+def test_route_is_the_first_matching_rule(rules: tuple[Rule, ...], bucket: str, key: str) -> None:
+    assert RuleTable(rules).route(bucket, key).rule_index == naive(rules, bucket, key)
+
+
+@given(tables(), st.sampled_from(BUCKETS))
+def test_bucket_calls_take_the_first_matching_rule_without_prefix(
+    rules: tuple[Rule, ...], bucket: str
+) -> None:
+    expected = next(
+        i for i, r in enumerate(rules) if fnmatch.fnmatchcase(bucket, r.bucket_name) and not r.prefix
+    )
+    assert RuleTable(rules).route_bucket(bucket).rule_index == expected
+
+
+@given(tables(), st.sampled_from(BUCKETS), text)
+def test_listing_has_one_owner_or_refuses(rules: tuple[Rule, ...], bucket: str, prefix: str) -> None:
+    table = RuleTable(rules)
+    owner = naive(rules, bucket, prefix)
+    split = any(
+        fnmatch.fnmatchcase(bucket, r.bucket_name) and r.prefix.startswith(prefix) and r.prefix != prefix
+        for r in rules[:owner]
+    )
+    if split:
+        with pytest.raises(CrossRouteError, match=repr(bucket)):
+            table.route_listing(bucket, prefix)
+    else:
+        route = table.route_listing(bucket, prefix)
+        assert route.rule_index == owner
+        # Every key the listing can return is served by the owner.
+        for suffix in ["", "a", "b/", "ab", "/b"]:
+            assert naive(rules, bucket, prefix + suffix) == owner
+
+
+@given(tables(), st.sampled_from(BUCKETS), text)
+def test_shadowed_rules_never_match(rules: tuple[Rule, ...], bucket: str, key: str) -> None:
+    shadowed = {j for j, _ in RuleTable(rules).shadowed()}
+    assert naive(rules, bucket, key) not in shadowed
+
+
+def test_shadowing_is_reported_with_the_rule_that_shadows() -> None:
+    rules = (
+        Rule(bucket_name="data", client="x"),
+        Rule(bucket_name="data", client="y", prefix="raw/"),  # shadowed by 0
+        Rule(bucket_name="logs-*", client="x"),
+        Rule(bucket_name="logs-2024", client="y"),  # shadowed by 2
+        Rule(bucket_name="*", client="x"),
+        Rule(bucket_name="other", client="y"),  # shadowed by the catch-all
+    )
+    assert RuleTable(rules).shadowed() == [(1, 0), (3, 2), (5, 4)]
+
+
+@given(text, st.text("ab/\U0010ffff", max_size=6))
+def test_successor_bounds_the_strings_with_a_prefix(prefix: str, other: str) -> None:
+    upper = successor(prefix)
+    if other.startswith(prefix):
+        assert upper is None or other < upper
+    elif other > prefix:
+        assert upper is not None and other >= upper
+
+
+def test_many_rules_compile_and_route() -> None:
+    rules = tuple(Rule(bucket_name=f"b{i}", client="x", prefix=f"p{i % 50}/") for i in range(10_000))
+    table = RuleTable((*rules, Rule(bucket_name="*", client="y")))
+    assert table.route("b4321", "p21/k").rule_index == 4321
+    assert table.route("b4321", "p22/k").client == "y"
+    assert table.route_bucket("b4321").client == "y"
+
+
+def test_case_and_backslash_are_literal_in_globs() -> None:
+    table = RuleTable((Rule(bucket_name="Data-*", client="x"), Rule(bucket_name="*", client="y")))
+    assert table.route("Data-1", "k").client == "x"
+    assert table.route("data-1", "k").client == "y"
+    table = RuleTable((Rule(bucket_name="a\\*", client="x"), Rule(bucket_name="*", client="y")))
+    assert table.route("a\\b", "k").client == "x"
