@@ -52,7 +52,6 @@ from ._translate import (
     error_response,
     listing_request,
     listing_response,
-    object_request,
     object_response,
     rename_request,
 )
@@ -63,27 +62,41 @@ __all__ = ["RoutingClient", "client_class"]
 Finish = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class _Prepared:
-    """One call, ready to send: the route, the backend, the target parameters, and how
-    to put the response and errors back into caller names."""
+# One call, ready to send: the route, the backend client, the target parameters, the
+# (target, caller) key renamings and bucket renamings for error translation, and how to
+# put the response back into caller names (None: nothing to translate). A plain tuple:
+# it is built on every call.
+_Prepared = tuple[
+    Route,
+    Any,
+    dict[str, Any],
+    tuple[tuple[str, str], ...],
+    "Finish | None",
+    tuple[tuple[str, str], ...],
+]
 
-    __slots__ = ("buckets", "client", "finish", "keys", "params", "route")
 
-    def __init__(
-        self,
-        route: Route,
-        client: Any,
-        params: dict[str, Any],
-        keys: tuple[tuple[str, str], ...] = (),
-        finish: Finish | None = None,
-        buckets: tuple[tuple[str, str], ...] | None = None,
-    ) -> None:
-        self.route = route
-        self.client = client
-        self.params = params
-        self.keys = keys
-        self.finish = finish
-        self.buckets = ((route.target_bucket, route.bucket),) if buckets is None else buckets
+def _prepared(
+    route: Route,
+    client: Any,
+    params: dict[str, Any],
+    keys: tuple[tuple[str, str], ...] = (),
+    finish: Finish | None = None,
+    buckets: tuple[tuple[str, str], ...] | None = None,
+) -> _Prepared:
+    return (route, client, params, keys, finish, route.bucket_pairs if buckets is None else buckets)
+
+
+_PREPARE = {
+    Kind.OBJECT: "_prepare_object",
+    Kind.BUCKET: "_prepare_bucket",
+    Kind.LISTING: "_prepare_listing",
+    Kind.COPY: "_prepare_copy",
+    Kind.RENAME: "_prepare_rename",
+    Kind.DELETE_OBJECTS: "_prepare_delete_objects",
+    Kind.NO_BUCKET: "_prepare_no_bucket",
+    Kind.ALL_BUCKETS: "_prepare_all_buckets",
+}
 
 
 class FanoutEvents:
@@ -185,35 +198,36 @@ class RoutingClient:
         self._lock = threading.Lock()
         self._paginators: PaginatorModel | None = None
         self._waiters: WaiterModel | None = None
-        self._prepare_by_kind: dict[Kind, Callable[[OpSpec, dict[str, Any]], _Prepared]] = {
-            Kind.OBJECT: self._prepare_object,
-            Kind.BUCKET: self._prepare_bucket,
-            Kind.LISTING: self._prepare_listing,
-            Kind.COPY: self._prepare_copy,
-            Kind.RENAME: self._prepare_rename,
-            Kind.DELETE_OBJECTS: self._prepare_delete_objects,
-            Kind.NO_BUCKET: self._prepare_no_bucket,
-            Kind.ALL_BUCKETS: self._prepare_all_buckets,
-        }
+        self._matcher = self._table.matcher
 
     _model: ServiceModel  # set on the generated subclass
 
     # -- the call path -----------------------------------------------------------
 
-    def _make_api_call(self, spec: OpSpec, params: dict[str, Any]) -> Any:
-        call = self._prepare_by_kind[spec.kind](spec, params)
-        try:
-            response = getattr(call.client, spec.method)(**call.params)
-        except ClientError as err:
-            raise self._translate_error(err, call) from err
-        return response if call.finish is None else call.finish(response)
+    def _prepare(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
+        prepare: Callable[[OpSpec, dict[str, Any]], _Prepared] = getattr(self, _PREPARE[spec.kind])
+        return prepare(spec, params)
 
-    def _translate_error(self, err: ClientError, call: _Prepared) -> ClientError:
-        response = error_response(err.response, keys=call.keys, buckets=call.buckets)
+    def _make_api_call(self, spec: OpSpec, params: dict[str, Any]) -> Any:
+        """Prepare, send and finish one call (the generated methods inline this)."""
+        route, client, target, keys, finish, buckets = self._prepare(spec, params)
+        try:
+            response = getattr(client, spec.method)(**target)
+        except ClientError as err:
+            raise self._translate_error(err, route, keys, buckets) from err
+        return response if finish is None else finish(response)
+
+    def _translate_error(
+        self,
+        err: ClientError,
+        route: Route,
+        keys: tuple[tuple[str, str], ...],
+        buckets: tuple[tuple[str, str], ...],
+    ) -> ClientError:
+        response = error_response(err.response, keys=keys, buckets=buckets)
         code = response.get("Error", {}).get("Code", "")
         cls = self.exceptions.from_code(code)
-        new = cls(response, err.operation_name)
-        route = call.route
+        new: ClientError = cls(response, err.operation_name)
         new.botwo_route = route
         new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
         return new
@@ -243,27 +257,30 @@ class RoutingClient:
             )
 
     def _prepare_object(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        bucket, key = self._names(spec, params, "Bucket", "Key")
-        route = self._table.route(bucket, key)
+        # The hot path: kept free of helper calls.
+        bucket = params.get("Bucket")
+        key = params.get("Key")
+        if type(bucket) is not str or type(key) is not str:
+            raise self._invalid(spec, params, "Bucket and Key must be strings to be routed")
+        route = self._matcher(bucket).route(key)
         client = self._clients[route.client]
         if route.identical:
-            return _Prepared(route, client, params, buckets=())
-        self._refuse_embedded(spec, route)
-        target = object_request(route, params, key)
+            return (route, client, params, (), None, ())
+        if spec.embeds_names:
+            self._refuse_embedded(spec, route)
+        target_key = route.key_prefix + key[len(route.strip) :]
+        target = {**params, "Bucket": route.target_bucket, "Key": target_key}
         finish = None
-        if spec.out_bucket or spec.out_key or spec.out_location:
-
-            def finish(resp: dict[str, Any]) -> dict[str, Any]:
-                return object_response(spec, route, key, resp)
-
-        return _Prepared(route, client, target, ((target["Key"], key),), finish)
+        if spec.translates_output:
+            finish = functools.partial(object_response, spec, route, key)
+        return (route, client, target, ((target_key, key),), finish, route.bucket_pairs)
 
     def _prepare_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         (bucket,) = self._names(spec, params, "Bucket")
         route = self._table.route_bucket(bucket)
         client = self._clients[route.client]
         if route.identical:
-            return _Prepared(route, client, params, buckets=())
+            return _prepared(route, client, params, buckets=())
         self._refuse_embedded(spec, route)
         finish = None
         if spec.out_bucket or spec.out_location or spec.out_arn:
@@ -271,7 +288,7 @@ class RoutingClient:
             def finish(resp: dict[str, Any]) -> dict[str, Any]:
                 return object_response(spec, route, None, resp)
 
-        return _Prepared(route, client, bucket_request(route, params), finish=finish)
+        return _prepared(route, client, bucket_request(route, params), finish=finish)
 
     def _prepare_listing(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         (bucket,) = self._names(spec, params, "Bucket")
@@ -283,7 +300,7 @@ class RoutingClient:
         listing = spec.listing
         if listing is None:  # a listing botwo has not reviewed
             self._refuse_embedded(spec, route)
-            return _Prepared(route, client, bucket_request(route, params))
+            return _prepared(route, client, bucket_request(route, params))
         key = self._token_key
         target = listing_request(listing, route, params, key)
 
@@ -291,7 +308,7 @@ class RoutingClient:
             return listing_response(listing, route, params, resp, key)
 
         keys = ((target["Prefix"], prefix),) if "Prefix" in target and prefix else ()
-        return _Prepared(route, client, target, keys, finish)
+        return _prepared(route, client, target, keys, finish)
 
     def _same_backend(self, a: Route, b: Route) -> bool:
         return self._clients[a.client] is self._clients[b.client]
@@ -322,7 +339,7 @@ class RoutingClient:
             def finish(resp: dict[str, Any]) -> dict[str, Any]:
                 return object_response(spec, dest, key, resp)
 
-        return _Prepared(
+        return _prepared(
             dest,
             self._clients[dest.client],
             target,
@@ -346,7 +363,7 @@ class RoutingClient:
                 f"through {dest.describe()}; a rename cannot cross routes"
             )
         target = rename_request(dest, params, key, source_key, bucket_form)
-        return _Prepared(
+        return _prepared(
             dest,
             self._clients[dest.client],
             target,
@@ -372,7 +389,7 @@ class RoutingClient:
                 )
         client = self._clients[first.client]
         if first.identical and all(r.identical for r in routes):
-            return _Prepared(first, client, params, buckets=())
+            return _prepared(first, client, params, buckets=())
         renamed = [{**o, "Key": r.to_target_key(o["Key"])} for o, r in zip(objects, routes, strict=True)]
         reverse = {t["Key"]: o["Key"] for t, o in zip(renamed, objects, strict=True)}
         assert isinstance(delete, Mapping)
@@ -381,11 +398,11 @@ class RoutingClient:
         def finish(resp: dict[str, Any]) -> dict[str, Any]:
             return delete_objects_response(resp, reverse, first)
 
-        return _Prepared(first, client, target, tuple(reverse.items()), finish)
+        return _prepared(first, client, target, tuple(reverse.items()), finish)
 
     def _prepare_no_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         route = self._table.route_bucket("")  # the catch-all's route: the default client
-        return _Prepared(route, self._clients[self._default_name], params, buckets=())
+        return _prepared(route, self._clients[self._default_name], params, buckets=())
 
     def _prepare_all_buckets(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         raise CrossRouteError(
@@ -405,9 +422,9 @@ class RoutingClient:
         spec = self._ops.get(ClientMethod)
         if spec is None:
             raise UnknownClientMethodError(method_name=ClientMethod)
-        call = self._prepare_by_kind[spec.kind](spec, dict(Params or {}))
-        url: str = call.client.generate_presigned_url(
-            ClientMethod, Params=call.params, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+        _route, client, target, *_ = self._prepare(spec, dict(Params or {}))
+        url: str = client.generate_presigned_url(
+            ClientMethod, Params=target, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )
         return url
 
@@ -612,10 +629,17 @@ _API_SIGNATURE = inspect.Signature(
 def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
     py_name = spec.method
 
+    prepare = getattr(RoutingClient, _PREPARE[spec.kind])
+
     def _api_call(self: RoutingClient, *args: Any, **kwargs: Any) -> Any:
         if args:
             raise TypeError(f"{py_name}() only accepts keyword arguments.")
-        return self._make_api_call(spec, kwargs)
+        route, client, target, keys, finish, buckets = prepare(self, spec, kwargs)
+        try:
+            response = getattr(client, py_name)(**target)
+        except ClientError as err:
+            raise self._translate_error(err, route, keys, buckets) from err
+        return response if finish is None else finish(response)
 
     _api_call.__name__ = py_name
     _api_call.__qualname__ = f"S3.{py_name}"

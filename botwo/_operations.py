@@ -112,6 +112,12 @@ class OpSpec:
     out_location: bool = False  # output "Location" embeds bucket (and key)
     out_arn: bool = False  # output "BucketArn" embeds the bucket
     streaming_output: bool = False
+    #: Whether an object/bucket response has any member to translate.
+    translates_output: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        translates = bool(self.out_bucket or self.out_key or self.out_location or self.out_arn)
+        object.__setattr__(self, "translates_output", translates)
 
 
 # Shapes whose values are bucket names, keys, key prefixes or key markers.

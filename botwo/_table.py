@@ -68,16 +68,19 @@ class Route:
     key_prefix: str
     strip: str
     owns: str
+    #: True when caller keys and target keys are the same strings.
+    keys_identical: bool = attrs.field(init=False, repr=False, eq=False)
+    #: True when both the bucket and the keys keep their names on the target.
+    identical: bool = attrs.field(init=False, repr=False, eq=False)
+    #: ``((target_bucket, bucket),)``: the bucket renaming, for error translation.
+    bucket_pairs: tuple[tuple[str, str], ...] = attrs.field(init=False, repr=False, eq=False)
 
-    @property
-    def keys_identical(self) -> bool:
-        """True when caller keys and target keys are the same strings."""
-        return not self.key_prefix and not self.strip
-
-    @property
-    def identical(self) -> bool:
-        """True when both the bucket and the keys keep their names on the target."""
-        return self.keys_identical and self.bucket == self.target_bucket
+    def __attrs_post_init__(self) -> None:
+        # Precomputed: these are read on every call.
+        keys_identical = not self.key_prefix and not self.strip
+        object.__setattr__(self, "keys_identical", keys_identical)
+        object.__setattr__(self, "identical", keys_identical and self.bucket == self.target_bucket)
+        object.__setattr__(self, "bucket_pairs", ((self.target_bucket, self.bucket),))
 
     def to_target_key(self, key: str) -> str:
         """The target's name for a caller key of this route."""
@@ -174,7 +177,7 @@ class RuleTable:
     rules: tuple[Rule, ...]
     _literal: dict[str, tuple[int, ...]] = attrs.field(init=False, repr=False)
     _globs: tuple[tuple[int, re.Pattern[str]], ...] = attrs.field(init=False, repr=False)
-    _matcher: functools._lru_cache_wrapper[_BucketMatcher] = attrs.field(init=False, repr=False)
+    matcher: functools._lru_cache_wrapper[_BucketMatcher] = attrs.field(init=False, repr=False)
     fingerprint: bytes = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -188,7 +191,8 @@ class RuleTable:
         set_ = object.__setattr__
         set_(self, "_literal", {name: tuple(ix) for name, ix in literal.items()})
         set_(self, "_globs", tuple(globs))
-        set_(self, "_matcher", functools.lru_cache(maxsize=8192)(self._build_matcher))
+        # The per-bucket matchers, built on first use; thread-safe (lru_cache).
+        set_(self, "matcher", functools.lru_cache(maxsize=8192)(self._build_matcher))
         blob = json.dumps([r.to_dict() for r in self.rules], sort_keys=True).encode()
         set_(self, "fingerprint", hashlib.sha256(blob).digest())
 
@@ -213,18 +217,18 @@ class RuleTable:
 
     def route(self, bucket: str, key: str) -> Route:
         """The route of a call on one object."""
-        return self._matcher(bucket).route(key)
+        return self.matcher(bucket).route(key)
 
     def route_bucket(self, bucket: str) -> Route:
         """The route of a call that names a bucket and no key: the first rule without a prefix."""
-        return self._matcher(bucket).bucket_route
+        return self.matcher(bucket).bucket_route
 
     def route_listing(self, bucket: str, prefix: str) -> Route:
         """The one route that owns every key starting with ``prefix``.
 
         Raises :class:`CrossRouteError` when an earlier rule owns only part of them.
         """
-        matcher = self._matcher(bucket)
+        matcher = self.matcher(bucket)
         owner = matcher.route(prefix)
         others = matcher.extensions_before(prefix, owner.rule_index)
         if others:

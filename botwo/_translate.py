@@ -176,12 +176,25 @@ def listing_response(
             if entries is None:
                 continue
             renamed = []
-            for entry in entries:
-                name = to_caller(entry[member])
-                if name is None:  # outside the route: never shown to the caller
-                    dropped += 1
-                else:
-                    renamed.append({**entry, member: name})
+            if encoded:
+                for entry in entries:
+                    name = to_caller(entry[member])
+                    if name is None:  # outside the route: never shown to the caller
+                        dropped += 1
+                    else:
+                        renamed.append({**entry, member: name})
+            else:
+                # Route.to_caller_key, inlined: this loop runs for every key of a page.
+                key_prefix, strip, owns = route.key_prefix, route.strip, route.owns
+                cut = len(key_prefix)
+                for entry in entries:
+                    target = entry[member]
+                    if target.startswith(key_prefix):
+                        name = strip + target[cut:]
+                        if name.startswith(owns):
+                            renamed.append({**entry, member: name})
+                            continue
+                    dropped += 1  # outside the route: never shown to the caller
             out[list_name] = renamed
         if dropped and isinstance(out.get("KeyCount"), int):
             out["KeyCount"] -= dropped
