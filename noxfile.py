@@ -24,3 +24,11 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".[lint]")
     session.run("ruff", "check", "botwo", "tests", "benchmarks", "examples", "noxfile.py")
     session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """botwo's per-call overhead over the same boto3 client (network removed), and client build
+    time; writes benchmarks/results/overhead.json. ``nox -s bench -- --quick`` for a smoke run."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/bench_overhead.py", *session.posargs)
