@@ -19,7 +19,7 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import boto3.s3.inject as _inject
 import boto3.session
@@ -228,15 +228,15 @@ class RoutingClient:
         code = response.get("Error", {}).get("Code", "")
         cls = self.exceptions.from_code(code)
         new: ClientError = cls(response, err.operation_name)
-        new.botwo_route = route
+        setattr(new, "botwo_route", route)  # noqa: B010 - an attribute botocore's classes do not declare
         new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
         return new
 
     def _invalid(self, spec: OpSpec, params: Mapping[str, Any], why: str) -> ParamValidationError:
         """botocore's own validation error for the call (e.g. a missing ``Bucket``)."""
         shape = self.meta.service_model.operation_model(spec.name).input_shape
-        report = self._validator.validate(params, shape)
-        if report.has_errors():
+        report = self._validator.validate(params, shape) if shape is not None else None
+        if report is not None and report.has_errors():
             return ParamValidationError(report=report.generate_report())
         return ParamValidationError(report=why)
 
@@ -449,7 +449,13 @@ class RoutingClient:
 
     def can_paginate(self, operation_name: str) -> bool:
         api = self.meta.method_to_api_mapping.get(operation_name)
-        return api is not None and api in self._paginator_model()._paginator_config
+        if api is None:
+            return False
+        try:
+            self._paginator_model().get_paginator(api)
+        except ValueError:
+            return False
+        return True
 
     def get_paginator(self, operation_name: str) -> Any:
         if not self.can_paginate(operation_name):
@@ -472,7 +478,8 @@ class RoutingClient:
         names = {xform_name(name): name for name in model.waiter_names}
         if waiter_name not in names:
             raise ValueError(f"Waiter does not exist: {waiter_name}")
-        return create_waiter_with_client(names[waiter_name], model, self)
+        # botocore's waiters call the operation methods of whatever client they are given.
+        return create_waiter_with_client(names[waiter_name], model, cast(Any, self))
 
     def _paginator_model(self) -> PaginatorModel:
         if self._paginators is None:
@@ -533,7 +540,7 @@ def _post_condition(route: Route, condition: Any) -> Any:
 def _classic(config: TransferConfig | None) -> TransferConfig:
     # The CRT transfer manager talks to S3 through its own native client, around botwo.
     config = _copy.copy(config) if config is not None else TransferConfig()
-    config.preferred_transfer_client = "classic"
+    config.preferred_transfer_client = "classic"  # type: ignore[assignment]  # the stubs say int
     return config
 
 
@@ -598,7 +605,7 @@ def copy(
     return _inject.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback, SourceClient, _classic(Config))
 
 
-_BORROWED_DOCS = {
+_BORROWED_DOCS: dict[Callable[..., Any], Callable[..., Any]] = {
     upload_file: _inject.upload_file,
     download_file: _inject.download_file,
     upload_fileobj: _inject.upload_fileobj,

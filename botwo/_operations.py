@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 
 import attrs
 from botocore import xform_name
-from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 __all__ = ["LISTINGS", "Kind", "ListingSpec", "OpSpec", "operation_table"]
 
@@ -156,9 +156,9 @@ def _nested_names(shape: Shape, top: bool, seen: frozenset[str]) -> Iterator[str
             if not top and member.name in _NAME_SHAPES:
                 yield member_name
             yield from _nested_names(member, False, seen | {shape.name})
-    elif shape.type_name == "list":
+    elif isinstance(shape, ListShape):
         yield from _nested_names(shape.member, False, seen)
-    elif shape.type_name == "map":
+    elif isinstance(shape, MapShape):
         yield from _nested_names(shape.value, False, seen)
 
 
@@ -172,7 +172,7 @@ def _list_entry_keys(shape: Shape | None) -> list[str]:
     for name, member in _members(shape).items():
         if name in _TAG_MEMBERS:
             continue
-        if member.type_name == "list" and isinstance(member.member, StructureShape):
+        if isinstance(member, ListShape) and isinstance(member.member, StructureShape):
             entry = member.member.members
             if ("Key" in entry and entry["Key"].name == "ObjectKey") or name == "CommonPrefixes":
                 found.append(name)
