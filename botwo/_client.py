@@ -544,73 +544,27 @@ def _classic(config: TransferConfig | None) -> TransferConfig:
     return config
 
 
-def upload_file(
-    self: Any,
-    Filename: Any,
-    Bucket: Any,
-    Key: Any,
-    ExtraArgs: Any = None,
-    Callback: Any = None,
-    Config: Any = None,
-) -> Any:
-    return _inject.upload_file(self, Filename, Bucket, Key, ExtraArgs, Callback, _classic(Config))
+def _transfer_method(function: Callable[..., Any]) -> Callable[..., Any]:
+    """One of boto3's managed-transfer methods, run over the routing client itself with
+    the classic transfer manager (same name, signature and documentation)."""
+    signature = inspect.signature(function)
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.arguments["Config"] = _classic(bound.arguments.get("Config"))
+        return function(*bound.args, **bound.kwargs)
+
+    method.__name__ = method.__qualname__ = function.__name__
+    return method
 
 
-def download_file(
-    self: Any,
-    Bucket: Any,
-    Key: Any,
-    Filename: Any,
-    ExtraArgs: Any = None,
-    Callback: Any = None,
-    Config: Any = None,
-) -> Any:
-    return _inject.download_file(self, Bucket, Key, Filename, ExtraArgs, Callback, _classic(Config))
-
-
-def upload_fileobj(
-    self: Any,
-    Fileobj: Any,
-    Bucket: Any,
-    Key: Any,
-    ExtraArgs: Any = None,
-    Callback: Any = None,
-    Config: Any = None,
-) -> Any:
-    return _inject.upload_fileobj(self, Fileobj, Bucket, Key, ExtraArgs, Callback, _classic(Config))
-
-
-def download_fileobj(
-    self: Any,
-    Bucket: Any,
-    Key: Any,
-    Fileobj: Any,
-    ExtraArgs: Any = None,
-    Callback: Any = None,
-    Config: Any = None,
-) -> Any:
-    return _inject.download_fileobj(self, Bucket, Key, Fileobj, ExtraArgs, Callback, _classic(Config))
-
-
-def copy(
-    self: Any,
-    CopySource: Any,
-    Bucket: Any,
-    Key: Any,
-    ExtraArgs: Any = None,
-    Callback: Any = None,
-    SourceClient: Any = None,
-    Config: Any = None,
-) -> Any:
-    return _inject.copy(self, CopySource, Bucket, Key, ExtraArgs, Callback, SourceClient, _classic(Config))
-
+_TRANSFERS = {
+    name: _transfer_method(getattr(_inject, name))
+    for name in ("upload_file", "download_file", "upload_fileobj", "download_fileobj", "copy")
+}
 
 _BORROWED_DOCS: dict[Callable[..., Any], Callable[..., Any]] = {
-    upload_file: _inject.upload_file,
-    download_file: _inject.download_file,
-    upload_fileobj: _inject.upload_fileobj,
-    download_fileobj: _inject.download_fileobj,
-    copy: _inject.copy,
+    **{method: getattr(_inject, name) for name, method in _TRANSFERS.items()},
     RoutingClient.generate_presigned_url: botocore.signers.generate_presigned_url,
     RoutingClient.generate_presigned_post: botocore.signers.generate_presigned_post,
     RoutingClient.can_paginate: BaseClient.can_paginate,
@@ -679,11 +633,7 @@ def client_class(model: ServiceModel) -> type[RoutingClient]:
                 _ops=ops,
                 _model=model,
                 __module__="botwo.client",
-                upload_file=upload_file,
-                download_file=download_file,
-                upload_fileobj=upload_fileobj,
-                download_fileobj=download_fileobj,
-                copy=copy,
+                **_TRANSFERS,
             )
             cls = type("S3", (RoutingClient,), namespace)
             _classes[cache_key] = cls
