@@ -18,6 +18,7 @@ import copy as _copy
 import functools
 import inspect
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
@@ -195,7 +196,6 @@ class RoutingClient:
         self.meta = RoutingMeta(default, events, service_model)
         self.exceptions = _exceptions(type(self)._model)
         self._validator = ParamValidator()
-        self._lock = threading.Lock()
         self._paginators: PaginatorModel | None = None
         self._waiters: WaiterModel | None = None
         self._matcher = self._table.matcher
@@ -282,12 +282,7 @@ class RoutingClient:
         if route.identical:
             return _prepared(route, client, params, buckets=())
         self._refuse_embedded(spec, route)
-        finish = None
-        if spec.out_bucket or spec.out_location or spec.out_arn:
-
-            def finish(resp: dict[str, Any]) -> dict[str, Any]:
-                return object_response(spec, route, None, resp)
-
+        finish = functools.partial(object_response, spec, route, None) if spec.translates_output else None
         return _prepared(route, client, bucket_request(route, params), finish=finish)
 
     def _prepare_listing(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
@@ -349,8 +344,6 @@ class RoutingClient:
         )
 
     def _prepare_rename(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        import urllib.parse
-
         bucket, key, raw = self._names(spec, params, "Bucket", "Key", "RenameSource")
         decoded = urllib.parse.unquote(raw)
         bucket_form = decoded.startswith("/" + bucket + "/")
