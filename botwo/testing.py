@@ -1,7 +1,8 @@
 """Local S3 servers on loopback, for the demo, the examples and your own tests.
 
-Each :class:`LocalS3Server` is one ``moto`` server *process* (servers inside one
-process would share one store), on a free loopback port, with its own credentials::
+Each :class:`LocalS3Server` is one ``moto`` server *process* (servers inside one process
+would share one store), on a free loopback port, with its own credentials; version
+listings page by ``key-marker`` as S3's do (see :mod:`botwo._moto_server`)::
 
     from botwo.testing import LocalS3Server
 
@@ -72,7 +73,7 @@ class LocalS3Server:
             self.port = _free_port()
             self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, "-m", "botwo._moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -1,0 +1,65 @@
+"""``python -m botwo._moto_server``: moto's S3 server, with S3's ``key-marker`` semantics.
+
+S3 lists the versions of keys *after* a ``key-marker`` given without a
+``version-id-marker``. moto 5 instead drops the first version at or after the marker and
+returns the rest (a skipped version, or a key's versions returned twice), which no
+client can page around. The server started by :class:`botwo.testing.LocalS3Server`
+answers such a request as S3 does: it resumes after the last version of the last key
+at or before the marker. Anything else is moto's own behaviour. If moto's internals
+are not what this expects, the server runs unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any
+
+
+def _patch() -> None:
+    try:
+        from moto.core.utils import unix_time_millis
+        from moto.s3.models import S3Backend
+    except ImportError:  # pragma: no cover - a moto without this layout runs unchanged
+        return
+    original = S3Backend.list_object_versions
+
+    @functools.wraps(original)
+    def list_object_versions(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        key_marker = kwargs.get("key_marker")
+        if key_marker and not kwargs.get("version_id_marker"):
+            try:
+                bucket = self.get_bucket(bucket_name)
+                versions = [v for _, lst in bucket.keys.iterlists() for v in lst]
+            except Exception:  # pragma: no cover - unknown internals: moto's own answer
+                return original(self, bucket_name, *args, **kwargs)
+            delimiter = kwargs.get("delimiter")
+            # A marker that is a common prefix (S3's NextKeyMarker after one) skips it whole.
+            whole = bool(delimiter) and key_marker.endswith(delimiter)
+            done = [v for v in versions if v.name <= key_marker or (whole and v.name.startswith(key_marker))]
+            if not done:
+                kwargs["key_marker"] = None
+            else:
+                # Resume after the last version of the last key done, in moto's own order
+                # (by name, newest first; the sort is stable).
+                name = max(v.name for v in done)
+                same = sorted(
+                    (v for v in versions if v.name == name), key=lambda v: -unix_time_millis(v.last_modified)
+                )
+                kwargs["key_marker"], kwargs["version_id_marker"] = name, same[-1].version_id
+                if whole:
+                    kwargs["key_marker"] = name
+        return original(self, bucket_name, *args, **kwargs)
+
+    S3Backend.list_object_versions = list_object_versions  # type: ignore[method-assign]
+
+
+def main() -> None:
+    _patch()
+    from moto.server import main as moto_main
+
+    moto_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
