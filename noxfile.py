@@ -32,3 +32,19 @@ def bench(session: nox.Session) -> None:
     time; writes benchmarks/results/overhead.json. ``nox -s bench -- --quick`` for a smoke run."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_overhead.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_listing(session: nox.Session) -> None:
+    """A merged listing of 100,000 keys over two local servers against listing each server
+    directly; writes benchmarks/results/listing.json. ``-- --quick`` for a smoke run."""
+    session.install("-e", ".[demo]")
+    session.run("python", "benchmarks/bench_listing.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_copy(session: nox.Session) -> None:
+    """A 1 GiB copy between two local servers: botwo against rclone (Debian's) and a naive
+    get + put; writes benchmarks/results/copy.json. ``-- --size 64MiB`` for a smoke run."""
+    session.install("-e", ".[demo]")
+    session.run("python", "benchmarks/bench_copy.py", *session.posargs)

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._client import RoutingClient, client_class
+from ._copy import CopyConfig
 from ._rules import Rule, parse_mapping
 from ._table import Route
 from .errors import (
@@ -28,6 +29,7 @@ from .errors import (
     ConfigError,
     CrossRouteError,
     OverlappingTargetsWarning,
+    ReadOnlyError,
     RoutingError,
     RuleError,
     ShadowedRuleWarning,
@@ -39,8 +41,10 @@ __version__ = "0.1.0"
 __all__ = [
     "BotwoError",
     "ConfigError",
+    "CopyConfig",
     "CrossRouteError",
     "OverlappingTargetsWarning",
+    "ReadOnlyError",
     "Route",
     "RoutingClient",
     "RoutingError",
@@ -52,18 +56,22 @@ __all__ = [
 ]
 
 
-def _check_clients(clients: Mapping[str, Any], rules_by_client: Mapping[str, int]) -> dict[str, Any]:
+def _check_clients(
+    clients: Mapping[str, Any], rules_by_client: Mapping[str, tuple[int, str]]
+) -> dict[str, Any]:
     for name, candidate in clients.items():
         if not isinstance(name, str) or not name:
             raise ConfigError(f"client names must be non-empty strings, got {name!r}")
         used = rules_by_client.get(name)
-        where = f"clients[{name!r}]" + (f" (used by mapping[{used}].client)" if used is not None else "")
+        where = f"clients[{name!r}]" + (
+            f" (used by mapping[{used[0]}].{used[1]})" if used is not None else ""
+        )
         model = getattr(getattr(candidate, "meta", None), "service_model", None)
         service = getattr(model, "service_name", None)
         if service != "s3":
             what = f"a {service!r} client" if service else type(candidate).__name__
             if used is not None:
-                raise RuleError(used, "client", f"{where} is not an S3 client: got {what}")
+                raise RuleError(used[0], used[1], f"{where} is not an S3 client: got {what}")
             raise ConfigError(f"{where} is not an S3 client: got {what}")
     return dict(clients)
 
@@ -71,6 +79,8 @@ def _check_clients(clients: Mapping[str, Any], rules_by_client: Mapping[str, int
 def client(
     clients: Mapping[str, Any],
     mapping: Sequence[Mapping[str, Any] | Rule] | None = None,
+    *,
+    copy_config: CopyConfig | None = None,
 ) -> RoutingClient:
     """A client that looks like ``boto3.client("s3")`` and routes every call by ``mapping``.
 
@@ -81,6 +91,9 @@ def client(
     :class:`ConfigError` / :class:`RuleError` naming the faulty rule index and field, and
     warns :class:`ShadowedRuleWarning` for a rule that can never match and
     :class:`OverlappingTargetsWarning` for two rules that share a target namespace.
+
+    ``copy_config`` (a :class:`CopyConfig`) tunes copies between two clients, which botwo
+    streams through this process: part size, parts in flight, source streams.
 
     ``botwo.client("s3", ...)`` (a service name first, as with boto3) is reserved for
     building the client from declarative configuration, which this version does not have.
@@ -98,12 +111,15 @@ def client(
             f"clients must be a non-empty dict of name -> boto3 S3 client, got {type(clients).__name__}"
         )
     rules = parse_mapping(mapping, list(clients))
-    first_use: dict[str, int] = {}
+    first_use: dict[str, tuple[int, str]] = {}
     for i, rule in enumerate(rules):
-        first_use.setdefault(rule.client, i)
+        for name in (rule.client, *rule.fallback):
+            first_use.setdefault(name, (i, "client" if name == rule.client else "fallback"))
     checked = _check_clients(clients, first_use)
     cls = client_class(checked[rules[0].client].meta.service_model)
-    routing = cls(checked, rules)
+    if copy_config is not None and not isinstance(copy_config, CopyConfig):
+        raise ConfigError(f"copy_config must be a botwo.CopyConfig, got {type(copy_config).__name__}")
+    routing = cls(checked, rules, copy_config)
     for shadowed, by in routing._table.shadowed():
         warnings.warn(
             ShadowedRuleWarning(

@@ -20,8 +20,10 @@ import inspect
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
+import attrs
 import boto3.s3.inject as _inject
 import boto3.session
 import botocore.signers
@@ -31,6 +33,7 @@ from botocore.client import BaseClient
 from botocore.docs.docstring import ClientMethodDocstring
 from botocore.errorfactory import ClientExceptionsFactory
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     OperationNotPageableError,
     ParamValidationError,
@@ -42,6 +45,10 @@ from botocore.paginate import PaginatorModel
 from botocore.validate import ParamValidator
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
+from ._copy import CopyConfig, CrossCopy
+from ._fallback import FallbackClient, falls_back
+from ._fanout import BucketUnion, DeleteGroup, SplitDelete
+from ._listing import MergedListing, plan_streams
 from ._names import parse_copy_source
 from ._operations import Kind, OpSpec, operation_table
 from ._rules import Rule, is_catch_all
@@ -56,7 +63,7 @@ from ._translate import (
     object_response,
     rename_request,
 )
-from .errors import CrossRouteError, RoutingError
+from .errors import CrossRouteError, ReadOnlyError, RoutingError
 
 __all__ = ["RoutingClient", "client_class"]
 
@@ -183,8 +190,11 @@ class RoutingClient:
 
     _ops: Mapping[str, OpSpec]
 
-    def __init__(self, clients: Mapping[str, Any], rules: tuple[Rule, ...]) -> None:
+    def __init__(
+        self, clients: Mapping[str, Any], rules: tuple[Rule, ...], copy_config: CopyConfig | None = None
+    ) -> None:
         self._clients = dict(clients)
+        self._copy_config = copy_config or CopyConfig()
         self._table = RuleTable(rules)
         self._token_key = self._table.fingerprint
         self._default_name = next(r.client for r in rules if is_catch_all(r))
@@ -199,6 +209,9 @@ class RoutingClient:
         self._paginators: PaginatorModel | None = None
         self._waiters: WaiterModel | None = None
         self._matcher = self._table.matcher
+        self._readers: dict[tuple[tuple[str, ...], bool], FallbackClient] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     _model: ServiceModel  # set on the generated subclass
 
@@ -215,6 +228,9 @@ class RoutingClient:
             response = getattr(client, spec.method)(**target)
         except ClientError as err:
             raise self._translate_error(err, route, keys, buckets) from err
+        except BotoCoreError as err:
+            err.add_note(_unreachable_note(spec.method, route, params))
+            raise
         return response if finish is None else finish(response)
 
     def _translate_error(
@@ -256,6 +272,41 @@ class RoutingClient:
                 f"mapped_bucket_name/key_prefix/strip_prefix"
             )
 
+    def _refuse_readonly(self, spec: OpSpec, route: Route, what: str) -> ReadOnlyError:
+        return ReadOnlyError.refuse(
+            spec.name,
+            f"botwo: {what} is read-only ({route.describe()} has readonly: true); {spec.method} was not sent",
+        )
+
+    def _reader(self, route: Route) -> Any:
+        """The client that serves reads of a route: the rule's own, or a fallback chain."""
+        if not route.fallback:
+            return self._clients[route.client]
+        cache_key = (route.clients, route.fallback_on_unreachable)
+        reader = self._readers.get(cache_key)
+        if reader is None:
+            reader = FallbackClient(
+                [self._clients[n] for n in route.clients], on_unreachable=route.fallback_on_unreachable
+            )
+            self._readers[cache_key] = reader
+        return reader
+
+    def _serving(self, spec: OpSpec, route: Route, what: str) -> Any:
+        """The client for a call through a read-only route or one with fallbacks."""
+        if spec.mutates:
+            if route.readonly:
+                raise self._refuse_readonly(spec, route, what)
+            return self._clients[route.client]
+        return self._reader(route)
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The threads that fan a call out to several backends at once."""
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="botwo")
+        return self._pool
+
     def _prepare_object(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         # The hot path: kept free of helper calls.
         bucket = params.get("Bucket")
@@ -263,7 +314,10 @@ class RoutingClient:
         if type(bucket) is not str or type(key) is not str:
             raise self._invalid(spec, params, "Bucket and Key must be strings to be routed")
         route = self._matcher(bucket).route(key)
-        client = self._clients[route.client]
+        if route.special:
+            client = self._serving(spec, route, f"{bucket}/{key}")
+        else:
+            client = self._clients[route.client]
         if route.identical:
             return (route, client, params, (), None, ())
         if spec.embeds_names:
@@ -278,7 +332,7 @@ class RoutingClient:
     def _prepare_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         (bucket,) = self._names(spec, params, "Bucket")
         route = self._table.route_bucket(bucket)
-        client = self._clients[route.client]
+        client = self._serving(spec, route, f"bucket {bucket!r}")
         if route.identical:
             return _prepared(route, client, params, buckets=())
         self._refuse_embedded(spec, route)
@@ -290,9 +344,33 @@ class RoutingClient:
         prefix = params.get("Prefix", "")
         if type(prefix) is not str:
             raise self._invalid(spec, params, "Prefix must be a string")
-        route = self._table.route_listing(bucket, prefix)
-        client = self._clients[route.client]
+        plan = self._table.listing_plan(bucket, prefix)
+        route = plan[0][0]
         listing = spec.listing
+        if len(plan) > 1 or route.fallback:
+            if listing is None:
+                parts = "; ".join(r.describe() for r, _, _ in plan)
+                raise CrossRouteError(
+                    f"{spec.method} of bucket {bucket!r} with Prefix={prefix!r} spans several "
+                    f"routes or clients ({parts}); botwo merges only the listings it knows"
+                )
+            delimiter = params.get("Delimiter")
+            output = self.meta.service_model.operation_model(spec.name).output_shape
+            merged = MergedListing(
+                spec=listing,
+                operation=spec.method,
+                output_members=frozenset(output.members if output is not None else ()),
+                bucket=bucket,
+                streams=plan_streams(plan, prefix, delimiter if isinstance(delimiter, str) else None),
+                clients=self._clients,
+                params=params,
+                token_key=self._token_key,
+                pool=self.pool(),
+            )
+            keys = tuple({(r.to_target_key(lp), lp) for r, lp, _ in plan if lp})
+            buckets = tuple({(r.target_bucket, bucket) for r, _, _ in plan})
+            return _prepared(route, merged, params, keys, buckets=buckets)
+        client = self._clients[route.client]
         if listing is None:  # a listing botwo has not reviewed
             self._refuse_embedded(spec, route)
             return _prepared(route, client, bucket_request(route, params))
@@ -319,13 +397,16 @@ class RoutingClient:
                 "'bucket/key?versionId=...' or {'Bucket': ..., 'Key': ..., 'VersionId': ...}",
             )
         dest = self._table.route(bucket, key)
+        if dest.readonly:
+            raise self._refuse_readonly(spec, dest, f"{bucket}/{key}")
         src = self._table.route(source.bucket, source.key)
-        if not self._same_backend(dest, src):
-            raise CrossRouteError(
-                f"{spec.method}: the source {source.bucket}/{source.key} goes through "
-                f"{src.describe()} and the destination {bucket}/{key} through "
-                f"{dest.describe()}; a copy between two clients is not a server-side copy"
-            )
+        dest_client = self._clients[dest.client]
+        sources = [self._clients[name] for name in src.clients]
+        client: Any = dest_client
+        if sources != [dest_client]:
+            # The source is (also) elsewhere: copied through this process, streamed.
+            chooser = functools.partial(falls_back, on_unreachable=src.fallback_on_unreachable)
+            client = CrossCopy(sources, dest_client, falls_back=chooser, **attrs.asdict(self._copy_config))
         target = copy_request(dest, key, src, source, params)
         target_key = target["Key"]
         finish = None
@@ -336,7 +417,7 @@ class RoutingClient:
 
         return _prepared(
             dest,
-            self._clients[dest.client],
+            client,
             target,
             keys=((target_key, key), (src.to_target_key(source.key), source.key)),
             finish=finish,
@@ -350,6 +431,9 @@ class RoutingClient:
         source_key = decoded[len(bucket) + 2 :] if bucket_form else decoded.removeprefix("/")
         dest = self._table.route(bucket, key)
         src = self._table.route(bucket, source_key)
+        for route, name in ((dest, key), (src, source_key)):
+            if route.readonly:
+                raise self._refuse_readonly(spec, route, f"{bucket}/{name}")
         if not self._same_backend(dest, src) or dest.target_bucket != src.target_bucket:
             raise CrossRouteError(
                 f"rename_object: {source_key!r} goes through {src.describe()} and {key!r} "
@@ -372,36 +456,47 @@ class RoutingClient:
         ):
             raise self._invalid(spec, params, "Delete.Objects must be a list of {'Key': ...}")
         routes = [self._table.route(bucket, o["Key"]) for o in objects]
-        first = routes[0] if routes else self._table.route_bucket(bucket)
         for route, obj in zip(routes, objects, strict=True):
-            if not self._same_backend(route, first) or route.target_bucket != first.target_bucket:
-                raise CrossRouteError(
-                    f"delete_objects: key {obj['Key']!r} goes through {route.describe()} and key "
-                    f"{objects[0]['Key']!r} through {first.describe()}; send one delete_objects "
-                    "per route"
-                )
-        client = self._clients[first.client]
-        if first.identical and all(r.identical for r in routes):
-            return _prepared(first, client, params, buckets=())
-        renamed = [{**o, "Key": r.to_target_key(o["Key"])} for o, r in zip(objects, routes, strict=True)]
-        reverse = {t["Key"]: o["Key"] for t, o in zip(renamed, objects, strict=True)}
+            if route.readonly:
+                raise self._refuse_readonly(spec, route, f"{bucket}/{obj['Key']}")
+        first = routes[0] if routes else self._table.route_bucket(bucket)
+        if not routes and first.readonly:
+            raise self._refuse_readonly(spec, first, f"bucket {bucket!r}")
         assert isinstance(delete, Mapping)
-        target = {**params, "Bucket": first.target_bucket, "Delete": {**delete, "Objects": renamed}}
+        if first.identical and all(
+            r is first or (r.identical and self._same_backend(r, first)) for r in routes
+        ):
+            return _prepared(first, self._clients[first.client], params, buckets=())
+        grouped: dict[tuple[int, str], list[int]] = {}
+        for i, route in enumerate(routes):
+            grouped.setdefault((id(self._clients[route.client]), route.target_bucket), []).append(i)
+        groups = []
+        for indexes in grouped.values():
+            route = routes[indexes[0]]
+            renamed = [{**objects[i], "Key": routes[i].to_target_key(objects[i]["Key"])} for i in indexes]
+            reverse = {t["Key"]: objects[i]["Key"] for t, i in zip(renamed, indexes, strict=True)}
+            target = {**params, "Bucket": route.target_bucket, "Delete": {**delete, "Objects": renamed}}
+            groups.append(DeleteGroup(self._clients[route.client], route, tuple(indexes), target, reverse))
+        if len(groups) == 1:
+            (group,) = groups
 
-        def finish(resp: dict[str, Any]) -> dict[str, Any]:
-            return delete_objects_response(resp, reverse, first)
+            def finish(resp: dict[str, Any]) -> dict[str, Any]:
+                return delete_objects_response(resp, group.reverse, group.route)
 
-        return _prepared(first, client, target, tuple(reverse.items()), finish)
+            return _prepared(first, group.client, group.params, tuple(group.reverse.items()), finish)
+        pairs = tuple(p for g in groups for p in g.reverse.items())
+        buckets = tuple({(g.route.target_bucket, bucket) for g in groups})
+        split = SplitDelete(self.pool(), groups, objects)
+        return _prepared(first, split, params, pairs, buckets=buckets)
 
     def _prepare_no_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         route = self._table.route_bucket("")  # the catch-all's route: the default client
         return _prepared(route, self._clients[self._default_name], params, buckets=())
 
     def _prepare_all_buckets(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        raise CrossRouteError(
-            f"{spec.method} spans the buckets of every client; botwo does not merge bucket "
-            "lists across clients. Call it on an underlying client instead."
-        )
+        route = self._table.route_bucket("")
+        union = BucketUnion(self.pool(), self._table, self._clients, self._default_name, self._token_key)
+        return _prepared(route, union, params, buckets=())
 
     # -- boto3's extra client methods -------------------------------------------------
 
@@ -415,7 +510,24 @@ class RoutingClient:
         spec = self._ops.get(ClientMethod)
         if spec is None:
             raise UnknownClientMethodError(method_name=ClientMethod)
-        _route, client, target, *_ = self._prepare(spec, dict(Params or {}))
+        route, client, target, *_ = self._prepare(spec, dict(Params or {}))
+        if route.readonly and HttpMethod is not None and HttpMethod.upper() not in ("GET", "HEAD"):
+            raise self._refuse_readonly(spec, route, f"bucket {route.bucket!r}")
+        if isinstance(client, BucketUnion | SplitDelete):
+            raise CrossRouteError(
+                f"{ClientMethod} spans several backends and a presigned URL reaches one; "
+                "call it through botwo instead"
+            )
+        if (
+            isinstance(client, FallbackClient)
+            and HttpMethod is not None
+            and HttpMethod.upper() not in ("GET", "HEAD")
+        ):
+            client = self._clients[route.client]  # a write: the rule's own client only
+        if isinstance(client, FallbackClient):
+            # Sign for the client that holds the object (the rule's own when none does).
+            probe = {m: target[m] for m in _PROBE_MEMBERS if m in target}
+            client = client.first_serving("head_object" if "Key" in probe else "head_bucket", probe)
         url: str = client.generate_presigned_url(
             ClientMethod, Params=target, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )
@@ -430,6 +542,12 @@ class RoutingClient:
         ExpiresIn: int = 3600,
     ) -> dict[str, Any]:
         route = self._table.route(Bucket, Key)
+        if route.readonly:
+            raise ReadOnlyError.refuse(
+                "PostObject",
+                f"botwo: {Bucket}/{Key} is read-only ({route.describe()} has readonly: true); "
+                "no presigned POST was made",
+            )
         conditions = None if Conditions is None else [_post_condition(route, c) for c in Conditions]
         post: dict[str, Any] = self._clients[route.client].generate_presigned_post(
             route.target_bucket,
@@ -508,6 +626,26 @@ class RoutingClient:
     def rules(self) -> tuple[Rule, ...]:
         """The rule table, in matching order."""
         return self._table.rules
+
+
+def _unreachable_note(method: str, route: Route, params: Mapping[str, Any]) -> str:
+    """The note added to a botocore error that is not an S3 answer (a backend that cannot
+    be reached, a timeout): the call in the caller's names, and where it went."""
+    where = ", ".join(f"{m}={params[m]!r}" for m in ("Bucket", "Key", "Prefix") if m in params)
+    return f"botwo: {method}({where}) through {route.describe()} failed before S3 answered"
+
+
+# What a HEAD needs of a presigned read's parameters to find the client that holds it.
+_PROBE_MEMBERS = (
+    "Bucket",
+    "Key",
+    "VersionId",
+    "SSECustomerAlgorithm",
+    "SSECustomerKey",
+    "SSECustomerKeyMD5",
+    "ExpectedBucketOwner",
+    "RequestPayer",
+)
 
 
 def _post_condition(route: Route, condition: Any) -> Any:
@@ -593,6 +731,9 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
             response = getattr(client, py_name)(**target)
         except ClientError as err:
             raise self._translate_error(err, route, keys, buckets) from err
+        except BotoCoreError as err:
+            err.add_note(_unreachable_note(py_name, route, kwargs))
+            raise
         return response if finish is None else finish(response)
 
     _api_call.__name__ = py_name

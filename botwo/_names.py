@@ -17,6 +17,7 @@ from ._table import Route, successor
 __all__ = [
     "MAX_KEY",
     "CopySource",
+    "after_all",
     "caller_arn",
     "caller_location",
     "decode_name",
@@ -54,6 +55,16 @@ def marker_to_target(route: Route, prefix: str, marker: str) -> str:
     if marker < prefix:
         return target_prefix[:-1]
     return successor(target_prefix) or MAX_KEY
+
+
+def after_all(target_prefix: str) -> str:
+    """A marker that sorts after every valid key starting with ``target_prefix``.
+
+    ``successor(target_prefix)`` would skip a key equal to it, so the prefix is padded
+    with the greatest character instead, up to S3's 1,024-byte key limit.
+    """
+    room = max(0, 1024 - len(target_prefix.encode("utf-8", "surrogatepass")))
+    return target_prefix + chr(0x10FFFF) * max(1, room // 4)
 
 
 # S3's EncodingType=url percent-encodes names; botocore decodes them with unquote_plus.

@@ -53,6 +53,11 @@ class ListingSpec:
     next_token: str | None  # response member: the next opaque token
     entries: tuple[tuple[str, str], ...]  # (list member, member holding a key)
     id_markers: tuple[str, ...] = ()  # version-id / upload-id markers, passed through
+    next_id_marker: str | None = None  # response member: the id marker of the next page
+    id_field: str | None = None  # entry member holding that id (VersionId, UploadId)
+    limit: str = "MaxKeys"  # request member: the most entries in one page
+    # Entry member whose time orders a key's entries: newest version first, oldest upload first.
+    order: tuple[str, bool] | None = None
     # Response members that S3 URL-encodes when the caller asks for EncodingType=url.
     encoded: tuple[str, ...] = ()
 
@@ -84,6 +89,9 @@ LISTINGS: Mapping[str, ListingSpec] = {
         next_token=None,
         entries=(("Versions", "Key"), ("DeleteMarkers", "Key"), _COMMON),
         id_markers=("VersionIdMarker",),
+        next_id_marker="NextVersionIdMarker",
+        id_field="VersionId",
+        order=("LastModified", True),
         encoded=("KeyMarker", "NextKeyMarker", "Prefix", "Delimiter"),
     ),
     "ListMultipartUploads": ListingSpec(
@@ -93,6 +101,10 @@ LISTINGS: Mapping[str, ListingSpec] = {
         next_token=None,
         entries=(("Uploads", "Key"), _COMMON),
         id_markers=("UploadIdMarker",),
+        next_id_marker="NextUploadIdMarker",
+        id_field="UploadId",
+        limit="MaxUploads",
+        order=("Initiated", False),
         encoded=("KeyMarker", "NextKeyMarker", "Prefix", "Delimiter"),
     ),
 }
@@ -112,6 +124,8 @@ class OpSpec:
     out_location: bool = False  # output "Location" embeds bucket (and key)
     out_arn: bool = False  # output "BucketArn" embeds the bucket
     streaming_output: bool = False
+    #: Whether the operation changes anything (objects, buckets or their configuration).
+    mutates: bool = True
     #: Whether an object/bucket response has any member to translate.
     translates_output: bool = attrs.field(init=False, eq=False, repr=False)
 
@@ -141,6 +155,8 @@ _NAME_SHAPES = frozenset(
         "Policy",  # a JSON policy names "arn:aws:s3:::bucket/key" resources
     }
 )
+# Reads sent as POST (reviewed).
+_POSTED_READS = frozenset({"SelectObjectContent"})
 # A tag's Key shares the ObjectKey shape: it is not an object key.
 _TAG_MEMBERS = frozenset({"Tag", "Tags", "TagSet", "Tagging"})
 
@@ -208,6 +224,9 @@ def classify(op: OperationModel) -> OpSpec:
         # A listing botwo has not reviewed: only an identical route passes it unchanged.
         nested.append("<unreviewed listing>")
     streaming = bool(op.has_streaming_output)
+    # What changes state is what S3 serves over PUT, POST and DELETE, except SELECT, a
+    # read that is POSTed because its query is a request body.
+    mutates = op.http.get("method") not in ("GET", "HEAD") and name not in _POSTED_READS
     return OpSpec(
         name=name,
         method=xform_name(name),
@@ -219,6 +238,7 @@ def classify(op: OperationModel) -> OpSpec:
         out_location=outs.get("Location") is not None and outs["Location"].name == "Location",
         out_arn="BucketArn" in outs,
         streaming_output=streaming,
+        mutates=mutates,
     )
 
 

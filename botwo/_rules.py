@@ -63,6 +63,27 @@ def _check_optional_str(field: str) -> Any:
     return check
 
 
+def _to_names(value: Any) -> Any:
+    # A list (as written in JSON, YAML or TOML) becomes a tuple; anything else is left
+    # for the validator to name.
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _check_names(field: str) -> Any:
+    def check(_inst: Any, _attr: Any, value: Any) -> None:
+        if not isinstance(value, tuple):
+            raise RuleError(
+                None, field, f"expected a list of client names, got {type(value).__name__} {value!r}"
+            )
+        for name in value:
+            if not isinstance(name, str) or not name:
+                raise RuleError(None, field, f"expected client names (non-empty strings), got {name!r}")
+        if len(set(value)) != len(value):
+            raise RuleError(None, field, f"names a client twice: {list(value)!r}")
+
+    return check
+
+
 def _check_bool(field: str) -> Any:
     def check(_inst: Any, _attr: Any, value: Any) -> None:
         if not isinstance(value, bool):
@@ -81,6 +102,11 @@ class Rule:
     * ``key_prefix``: prepended to every key on the target (for lakeFS, the branch).
     * ``prefix``: the rule matches only caller keys that start with it.
     * ``strip_prefix``: drop ``prefix`` from the key before ``key_prefix`` is prepended.
+    * ``fallback``: clients that reads fall back to, in order, when ``client`` has no such
+      key or bucket (same target bucket and keys); writes go to ``client`` only.
+    * ``fallback_on_unreachable``: reads also fall back when a client cannot be reached
+      (connection refused, timeouts); by default that is an error.
+    * ``readonly``: every mutating call through this rule fails before anything is sent.
     """
 
     bucket_name: str = attrs.field(validator=_check_str("bucket_name", empty_ok=False))
@@ -91,8 +117,19 @@ class Rule:
     key_prefix: str = attrs.field(default="", validator=_check_str("key_prefix", empty_ok=True))
     prefix: str = attrs.field(default="", validator=_check_str("prefix", empty_ok=True))
     strip_prefix: bool = attrs.field(default=False, validator=_check_bool("strip_prefix"))
+    fallback: tuple[str, ...] = attrs.field(
+        default=(), converter=_to_names, validator=_check_names("fallback")
+    )
+    fallback_on_unreachable: bool = attrs.field(
+        default=False, validator=_check_bool("fallback_on_unreachable")
+    )
+    readonly: bool = attrs.field(default=False, validator=_check_bool("readonly"))
 
     def __attrs_post_init__(self) -> None:
+        if self.client in self.fallback:
+            raise RuleError(None, "fallback", f"lists the rule's own client {self.client!r}")
+        if self.fallback_on_unreachable and not self.fallback:
+            raise RuleError(None, "fallback_on_unreachable", "needs a 'fallback' list to fall back to")
         if self.strip_prefix and not self.prefix:
             raise RuleError(None, "strip_prefix", "needs a non-empty 'prefix' to strip")
         if self.mapped_bucket_name is not None and is_glob(self.bucket_name):
@@ -113,7 +150,7 @@ class Rule:
         for field in attrs.fields(Rule):
             value = getattr(self, field.name)
             if field.name not in out and value != field.default:
-                out[field.name] = value
+                out[field.name] = list(value) if isinstance(value, tuple) else value
         return out
 
 
@@ -158,10 +195,13 @@ def parse_mapping(mapping: object, client_names: Collection[str]) -> tuple[Rule,
     if isinstance(mapping, str | bytes) or not isinstance(mapping, Sequence):
         raise RuleError(None, None, f"the mapping must be a list of rules, got {type(mapping).__name__}")
     rules = tuple(_rule_from(i, item) for i, item in enumerate(mapping))
+    known = ", ".join(repr(n) for n in sorted(client_names))
     for i, rule in enumerate(rules):
         if rule.client not in client_names:
-            known = ", ".join(repr(n) for n in sorted(client_names))
             raise RuleError(i, "client", f"unknown client {rule.client!r} (clients: {known})")
+        for name in rule.fallback:
+            if name not in client_names:
+                raise RuleError(i, "fallback", f"unknown client {name!r} (clients: {known})")
     if not any(is_catch_all(r) for r in rules):
         raise RuleError(
             None,

@@ -13,10 +13,11 @@ would cost O(rules), so the table is compiled once:
   rule that has it, and keeps the distinct prefix lengths. The winning rule for a key is
   the lowest-index rule among ``key[:n]`` for those lengths ``n``: a few dict look-ups,
   whatever the number of rules.
-* a listing with ``Prefix=P`` has one owner when the first rule whose prefix starts ``P``
-  comes before every rule whose prefix is a strict extension of ``P`` (such a rule would
-  own part of the listing). The extensions of ``P`` are a contiguous run of the sorted
-  prefixes, so the check is a range-minimum query over that run.
+* a listing with ``Prefix=P`` is served by the first rule whose prefix starts ``P``,
+  except where a rule whose prefix strictly extends ``P`` comes earlier (that rule
+  serves its part). The extensions of ``P`` are a contiguous run of the sorted
+  prefixes, so finding whether there are any is a range-minimum query over that run;
+  :meth:`RuleTable.listing_plan` then lays out which route serves which part.
 
 Every bucket has at least one rule with an empty prefix (the mapping's catch-all), so a
 key lookup always finds a route.
@@ -34,7 +35,6 @@ from collections.abc import Sequence
 import attrs
 
 from ._rules import Rule, compile_glob, is_glob
-from .errors import CrossRouteError
 
 __all__ = ["Route", "RuleTable", "successor"]
 
@@ -68,12 +68,20 @@ class Route:
     key_prefix: str
     strip: str
     owns: str
+    #: Clients that reads fall back to, in order (the rule's ``fallback``).
+    fallback: tuple[str, ...] = ()
+    #: Reads also fall back when a client is unreachable.
+    fallback_on_unreachable: bool = False
+    #: Mutating calls are refused.
+    readonly: bool = False
     #: True when caller keys and target keys are the same strings.
     keys_identical: bool = attrs.field(init=False, repr=False, eq=False)
     #: True when both the bucket and the keys keep their names on the target.
     identical: bool = attrs.field(init=False, repr=False, eq=False)
     #: ``((target_bucket, bucket),)``: the bucket renaming, for error translation.
     bucket_pairs: tuple[tuple[str, str], ...] = attrs.field(init=False, repr=False, eq=False)
+    #: True when the route is read-only or has fallbacks: the call path checks more.
+    special: bool = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         # Precomputed: these are read on every call.
@@ -81,6 +89,12 @@ class Route:
         object.__setattr__(self, "keys_identical", keys_identical)
         object.__setattr__(self, "identical", keys_identical and self.bucket == self.target_bucket)
         object.__setattr__(self, "bucket_pairs", ((self.target_bucket, self.bucket),))
+        object.__setattr__(self, "special", self.readonly or bool(self.fallback))
+
+    @property
+    def clients(self) -> tuple[str, ...]:
+        """The client, then its fallbacks: where reads look, in order."""
+        return (self.client, *self.fallback)
 
     def to_target_key(self, key: str) -> str:
         """The target's name for a caller key of this route."""
@@ -177,6 +191,7 @@ class RuleTable:
     rules: tuple[Rule, ...]
     _literal: dict[str, tuple[int, ...]] = attrs.field(init=False, repr=False)
     _globs: tuple[tuple[int, re.Pattern[str]], ...] = attrs.field(init=False, repr=False)
+    _renamed: dict[str, tuple[str, ...]] = attrs.field(init=False, repr=False)
     matcher: functools._lru_cache_wrapper[_BucketMatcher] = attrs.field(init=False, repr=False)
     fingerprint: bytes = attrs.field(init=False, repr=False)
 
@@ -188,7 +203,14 @@ class RuleTable:
                 globs.append((i, compile_glob(rule.bucket_name)))
             else:
                 literal.setdefault(rule.bucket_name, []).append(i)
+        renamed: dict[str, list[str]] = {}
+        for rule in self.rules:
+            if rule.mapped_bucket_name is not None and rule.bucket_name not in renamed.get(
+                rule.mapped_bucket_name, ()
+            ):
+                renamed.setdefault(rule.mapped_bucket_name, []).append(rule.bucket_name)
         set_ = object.__setattr__
+        set_(self, "_renamed", {target: tuple(names) for target, names in renamed.items()})
         set_(self, "_literal", {name: tuple(ix) for name, ix in literal.items()})
         set_(self, "_globs", tuple(globs))
         # The per-bucket matchers, built on first use; thread-safe (lru_cache).
@@ -213,6 +235,9 @@ class RuleTable:
             key_prefix=rule.key_prefix,
             strip=rule.prefix if rule.strip_prefix else "",
             owns=rule.prefix,
+            fallback=rule.fallback,
+            fallback_on_unreachable=rule.fallback_on_unreachable,
+            readonly=rule.readonly,
         )
 
     def route(self, bucket: str, key: str) -> Route:
@@ -223,21 +248,37 @@ class RuleTable:
         """The route of a call that names a bucket and no key: the first rule without a prefix."""
         return self.matcher(bucket).bucket_route
 
-    def route_listing(self, bucket: str, prefix: str) -> Route:
-        """The one route that owns every key starting with ``prefix``.
+    def renamed_to(self, target: str) -> tuple[str, ...]:
+        """The caller buckets that some rule renames to ``target`` (``mapped_bucket_name``)."""
+        return self._renamed.get(target, ())
 
-        Raises :class:`CrossRouteError` when an earlier rule owns only part of them.
+    def listing_plan(self, bucket: str, prefix: str) -> list[tuple[Route, str, tuple[str, ...]]]:
+        """The routes that serve the caller keys starting with ``prefix``, and their parts.
+
+        Each item is ``(route, list_prefix, holes)``: the route serves the caller keys that
+        start with ``list_prefix`` (the longer of ``prefix`` and the route's own prefix)
+        except those starting with one of ``holes`` (sorted, none inside another), which
+        routes of earlier rules serve. The first item is the route that owns ``prefix``
+        itself; a listing that one route serves whole is the single item
+        ``(route, prefix, ())``.
         """
         matcher = self.matcher(bucket)
         owner = matcher.route(prefix)
-        others = matcher.extensions_before(prefix, owner.rule_index)
-        if others:
-            parts = "; ".join(r.describe() for r in [*others, owner])
-            raise CrossRouteError(
-                f"a listing of bucket {bucket!r} with Prefix={prefix!r} spans several routes "
-                f"({parts}); list each route's prefix separately"
-            )
-        return owner
+        inside = [
+            r for r in matcher.extensions_before(prefix, owner.rule_index) if matcher.route(r.owns) is r
+        ]
+        holes: dict[int, list[str]] = {owner.rule_index: []}
+        stack: list[Route] = []
+        for route in sorted(inside, key=lambda r: r.owns):
+            while stack and not route.owns.startswith(stack[-1].owns):
+                stack.pop()
+            parent = stack[-1] if stack else owner
+            holes[parent.rule_index].append(route.owns)
+            holes[route.rule_index] = []
+            stack.append(route)
+        plan = [(owner, prefix, tuple(holes[owner.rule_index]))]
+        plan.extend((r, r.owns, tuple(holes[r.rule_index])) for r in sorted(inside, key=lambda r: r.owns))
+        return plan
 
     def shadowed(self) -> list[tuple[int, int]]:
         """Pairs ``(j, i)``: rule ``j`` can never match because earlier rule ``i`` always does.

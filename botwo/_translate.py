@@ -201,11 +201,12 @@ def listing_response(
         if isinstance(out.get("Prefix"), str):
             echoed = to_caller(out["Prefix"])
             out["Prefix"] = echoed if echoed is not None else _echo(prefix, encoded)
-    # Where the backend echoes a marker, echo what the caller sent instead.
+    # S3 echoes the markers and the token the caller sent (even where the backend, given
+    # the renamed marker, did not); an empty one stays as the backend echoed it.
     for member in (spec.marker, *spec.id_markers):
-        if member in params and member in out:
+        if params.get(member, "") != "":
             out[member] = _echo(params[member], encoded and member in spec.encoded)
-    if spec.token is not None and spec.token in params and spec.token in out:
+    if spec.token is not None and spec.token in params:
         out[spec.token] = params[spec.token]
     if spec.next_token is not None and isinstance(out.get(spec.next_token), str):
         out[spec.next_token] = encode_token(_token_payload(route, prefix, out[spec.next_token]), token_key)

@@ -7,7 +7,9 @@ Errors that botwo raises itself (bad configuration, a call it cannot route)::
     │   └── RuleError                    one rule is wrong: .index and .field name it
     ├── RoutingError (ValueError)        this call cannot be routed as asked
     │   └── CrossRouteError              the call spans routes or backends
-    └── TokenError (ValueError)          a pagination token is forged, corrupted or foreign
+    ├── TokenError (ValueError)          a pagination token is forged, corrupted or foreign
+    └── ReadOnlyError (ClientError)      a mutating call through a read-only rule; it is
+                                         also botocore's ClientError with code AccessDenied
 
 Errors that a backend raises (``botocore.exceptions.ClientError`` and every modelled
 subclass such as ``NoSuchKey``) are re-raised through the botwo client's own
@@ -21,11 +23,16 @@ original error chained as ``__cause__`` and the serving route attached as
 
 from __future__ import annotations
 
+from typing import Any
+
+from botocore.exceptions import ClientError
+
 __all__ = [
     "BotwoError",
     "ConfigError",
     "CrossRouteError",
     "OverlappingTargetsWarning",
+    "ReadOnlyError",
     "RoutingError",
     "RuleError",
     "ShadowedRuleWarning",
@@ -68,18 +75,40 @@ class RoutingError(BotwoError, ValueError):
 
 
 class CrossRouteError(RoutingError):
-    """The call touches more than one route or backend.
+    """The call touches more than one route or backend in a way botwo cannot carry out.
 
-    Raised, before any request is sent, for a copy whose source and destination live on
-    different clients, a ``delete_objects`` whose keys go to different target buckets,
-    a ``rename_object`` across routes, a listing whose ``Prefix`` crosses a rule
-    boundary, and ``list_buckets`` / ``list_directory_buckets``.
+    Raised, before any request is sent, for a ``rename_object`` across routes (S3's
+    rename is atomic in one bucket), for presigning a call that spans backends, and for a
+    listing operation botwo has not reviewed whose ``Prefix`` spans routes. Copies,
+    bulk deletes, listings and bucket lists across routes are carried out instead.
     """
 
 
 class TokenError(BotwoError, ValueError):
     """A continuation token or marker handed back to botwo is not one it issued for
     this listing: forged, corrupted, truncated, or issued by another rule table."""
+
+
+class ReadOnlyError(BotwoError, ClientError):
+    """A mutating call (a put, a delete, a copy into, a configuration change, a presigned
+    PUT or POST) through a rule with ``readonly: true``. Nothing was sent.
+
+    It is a ``botocore.exceptions.ClientError`` with code ``AccessDenied`` and HTTP status
+    403, which is what a single S3 says to a caller that may read but not write, so code
+    that already handles denied writes handles it unchanged.
+    """
+
+    def __reduce__(self) -> tuple[type[ReadOnlyError], tuple[Any, str]]:
+        # botocore's ClientError.__reduce__ gives back a plain ClientError.
+        return (type(self), (self.response, self.operation_name))
+
+    @classmethod
+    def refuse(cls, operation_name: str, message: str) -> ReadOnlyError:
+        response: Any = {
+            "Error": {"Code": "AccessDenied", "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+        return cls(response, operation_name)
 
 
 class OverlappingTargetsWarning(UserWarning):

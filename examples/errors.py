@@ -88,20 +88,28 @@ def main() -> None:
         else:
             raise AssertionError("expected ParamValidationError")
 
-        # botwo's own errors: nothing is sent.
-        s3.put_object(Bucket="example-old-bucket", Key="a.txt", Body=b"a")
+        # A copy from lakeFS to S3 of a key that does not exist: your names in the error.
         try:
-            s3.copy_object(Bucket="test-bucket", Key="a.txt", CopySource="example-old-bucket/a.txt")
-        except botwo.CrossRouteError as err:
-            print("CrossRouteError:", err)
+            s3.copy_object(Bucket="test-bucket", Key="a.txt", CopySource="example-old-bucket/missing.txt")
+        except s3.exceptions.NoSuchKey as err:
+            assert err.response["Error"]["Key"] == "missing.txt", err.response
+            print("cross-backend copy:", err.response["Error"])
         else:
-            raise AssertionError("a copy between two clients must be refused")
+            raise AssertionError("expected NoSuchKey")
+
+        # botwo's own errors: nothing is sent.
         try:
             s3.put_bucket_lifecycle_configuration(
                 Bucket="example-old-bucket",
                 LifecycleConfiguration={
-                    "Rules": [{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
-                               "Expiration": {"Days": 1}}]
+                    "Rules": [
+                        {
+                            "ID": "tmp",
+                            "Status": "Enabled",
+                            "Filter": {"Prefix": "tmp/"},
+                            "Expiration": {"Days": 1},
+                        }
+                    ]
                 },
             )
         except botwo.RoutingError as err:
@@ -109,8 +117,13 @@ def main() -> None:
         else:
             raise AssertionError("a lifecycle configuration through a renaming route must be refused")
         try:
-            botwo.client({"s3": aws}, [{"bucket_name": "b", "client": "s3", "keyprefix": "x/"},
-                                       {"bucket_name": "*", "client": "s3"}])
+            botwo.client(
+                {"s3": aws},
+                [
+                    {"bucket_name": "b", "client": "s3", "keyprefix": "x/"},
+                    {"bucket_name": "*", "client": "s3"},
+                ],
+            )
         except botwo.RuleError as err:
             assert (err.index, err.field) == (0, "keyprefix")
             print("RuleError:", err)

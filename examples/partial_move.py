@@ -7,9 +7,8 @@ Bucket ``data`` stays on S3, except two prefixes:
 * ``curated/`` moved to the repository ``curated-repo`` as is: ``data/curated/y.csv``
   is ``curated-repo/main/curated/y.csv``.
 
-The caller keeps using ``data/raw/...`` and ``data/curated/...``. A listing must stay
-inside one route: ``Prefix="raw/"`` is fine, a listing of the whole bucket is refused
-with ``CrossRouteError`` before anything is sent.
+The caller keeps using ``data/raw/...`` and ``data/curated/...``. A listing of the whole
+bucket lists both backends and merges them, as one S3 would list the bucket.
 
 Run: ``python examples/partial_move.py`` (see ``_servers.py`` for the endpoints).
 """
@@ -78,14 +77,15 @@ def main() -> None:
         s3.put_object(Bucket="data", Key="raw", Body=b"")
         assert "raw" in keys(aws, "data", "raw")
 
-        # One listing cannot span S3 and lakeFS.
-        for prefix in ("", "r"):
-            try:
-                s3.list_objects_v2(Bucket="data", Prefix=prefix)
-            except botwo.CrossRouteError as err:
-                print(f"Prefix={prefix!r}: {err}")
-            else:
-                raise AssertionError("a listing across routes must be refused")
+        # One listing spans S3 and lakeFS: the backends are listed and merged, in order.
+        whole = s3.list_objects_v2(Bucket="data", Delimiter="/")
+        assert [p["Prefix"] for p in whole["CommonPrefixes"]] == ["curated/", "raw/", "reports/"]
+        assert [o["Key"] for o in whole["Contents"]] == ["raw"]
+        everything = keys(s3, "data", "")
+        assert (
+            everything == sorted(everything) and "raw/x.csv" in everything and "reports/z.csv" in everything
+        )
+        print("one listing of data:", everything)
 
         # A call on the bucket itself (no key) goes to the rule without a prefix: S3.
         assert s3.head_bucket(Bucket="data")["ResponseMetadata"]["HTTPStatusCode"] == 200

@@ -17,7 +17,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError, ParamValidationError
 
 import botwo
-from botwo import CrossRouteError, RoutingError, TokenError
+from botwo import RoutingError, TokenError
 
 from .differential import MAPPING, TARGET_BUCKETS
 
@@ -172,21 +172,6 @@ def test_explicit_url_encoding_matches_one_server(s3: Any, backends: dict[str, A
 
 
 # -- calls that span routes ----------------------------------------------------------
-
-
-def test_calls_that_span_routes_refuse_before_sending(s3: Any, backends: dict[str, Any]) -> None:
-    s3.put_object(Bucket="plain", Key="k", Body=b"1")
-    with pytest.raises(CrossRouteError, match="copy between two clients"):
-        s3.copy_object(Bucket="example-old-bucket", Key="k", CopySource="plain/k")
-    with pytest.raises(CrossRouteError, match="one delete_objects per route"):
-        s3.delete_objects(Bucket="data", Delete={"Objects": [{"Key": "raw/a"}, {"Key": "other/b"}]})
-    with pytest.raises(CrossRouteError, match="spans several routes"):
-        s3.list_objects_v2(Bucket="data")
-    with pytest.raises(CrossRouteError, match="every client"):
-        s3.list_buckets()
-    with pytest.raises(CrossRouteError):
-        s3.copy(CopySource={"Bucket": "plain", "Key": "k"}, Bucket="example-old-bucket", Key="k")
-    assert "Contents" not in backends["lake"].list_objects_v2(Bucket="example-repo")
 
 
 def test_payloads_with_names_only_pass_through_routes_that_rename_nothing(s3: Any) -> None:

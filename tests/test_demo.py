@@ -46,14 +46,14 @@ def _assert_routing_facts(output: str) -> None:
     # The operations the user's code runs, each answered in caller names.
     line_with("CommonPrefixes ['test/sub/']")
     line_with("page 3: ['raw/events-005.json']")
-    line_with("CrossRouteError")
+    line_with("one listing, CommonPrefixes ['clean/', 'raw/']")
     line_with("Callback counted 12,582,912 bytes", "3 parts")
     line_with("example-repo/main/test/object-copy.txt")
     line_with("Deleted ['raw/events-001.json', 'raw/events-002.json']")
     line_with("NoSuchKey", "Key='test/missing.txt'")
     line_with("urlopen(url): HTTP 200")
     # The final comparison: the deleted objects are gone from both views, everything matched.
-    final = lines[lines.index(line_with("4. What the caller sees")):]
+    final = lines[lines.index(line_with("4. What the caller sees")) :]
     assert not [line for line in final if "events-001" in line or "events-002" in line]
     assert [line for line in final if "example-repo/main/models/weights.bin" in line]
     line_with("10 objects seen by the caller", "10 matched one to one")

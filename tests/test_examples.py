@@ -51,6 +51,7 @@ def test_examples_are_found() -> None:
         "transfers.py",
         "presigned.py",
         "paginate.py",
+        "fallback_readonly.py",
     } <= names
 
 

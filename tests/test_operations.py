@@ -7,6 +7,10 @@ derived kind is then checked like the others).
 
 from __future__ import annotations
 
+import fnmatch
+import re
+from pathlib import Path
+
 import boto3
 import pytest
 
@@ -176,6 +180,65 @@ EMBEDS_NAMES = {
     "RestoreObject",
 }
 
+# Operations that change nothing (reviewed): what a read-only rule lets through and what
+# falls back. Every GET or HEAD of the model, and SelectObjectContent, a read that is
+# POSTed because its SQL query is a request body. Every other operation (PUT, POST,
+# DELETE) mutates. CreateSession (a GET) mints S3 Express session credentials and
+# changes no object, bucket or configuration.
+READS = {
+    "CreateSession",
+    "GetBucketAbac",
+    "GetBucketAccelerateConfiguration",
+    "GetBucketAcl",
+    "GetBucketAnalyticsConfiguration",
+    "GetBucketCors",
+    "GetBucketEncryption",
+    "GetBucketIntelligentTieringConfiguration",
+    "GetBucketInventoryConfiguration",
+    "GetBucketLifecycle",
+    "GetBucketLifecycleConfiguration",
+    "GetBucketLocation",
+    "GetBucketLogging",
+    "GetBucketMetadataConfiguration",
+    "GetBucketMetadataTableConfiguration",
+    "GetBucketMetricsConfiguration",
+    "GetBucketNotification",
+    "GetBucketNotificationConfiguration",
+    "GetBucketOwnershipControls",
+    "GetBucketPolicy",
+    "GetBucketPolicyStatus",
+    "GetBucketReplication",
+    "GetBucketRequestPayment",
+    "GetBucketTagging",
+    "GetBucketVersioning",
+    "GetBucketWebsite",
+    "GetObject",
+    "GetObjectAcl",
+    "GetObjectAnnotation",
+    "GetObjectAttributes",
+    "GetObjectLegalHold",
+    "GetObjectLockConfiguration",
+    "GetObjectRetention",
+    "GetObjectTagging",
+    "GetObjectTorrent",
+    "GetPublicAccessBlock",
+    "HeadBucket",
+    "HeadObject",
+    "ListBucketAnalyticsConfigurations",
+    "ListBucketIntelligentTieringConfigurations",
+    "ListBucketInventoryConfigurations",
+    "ListBucketMetricsConfigurations",
+    "ListBuckets",
+    "ListDirectoryBuckets",
+    "ListMultipartUploads",
+    "ListObjectAnnotations",
+    "ListObjectVersions",
+    "ListObjects",
+    "ListObjectsV2",
+    "ListParts",
+    "SelectObjectContent",
+}
+
 
 @pytest.fixture(scope="module")
 def table():  # type: ignore[no-untyped-def]
@@ -205,3 +268,41 @@ def test_tag_keys_are_not_object_keys(table) -> None:  # type: ignore[no-untyped
     for name in ("GetBucketTagging", "PutBucketTagging", "GetObjectTagging", "PutObjectTagging"):
         assert not table[name].embeds_names
     assert table["GetBucketTagging"].kind is Kind.BUCKET
+
+
+def test_operations_that_mutate_are_as_reviewed(table) -> None:  # type: ignore[no-untyped-def]
+    assert {name for name, spec in table.items() if not spec.mutates} == READS & set(table)
+
+
+def test_mutating_is_the_http_method_except_select(table) -> None:  # type: ignore[no-untyped-def]
+    model = boto3.client("s3", region_name="us-east-1").meta.service_model
+    for name, spec in table.items():
+        method = model.operation_model(name).http["method"]
+        assert spec.mutates is (method not in ("GET", "HEAD") and name != "SelectObjectContent"), name
+    # The ones a read-only rule must stop, by kind: every write path is covered.
+    writes = {spec.kind for spec in table.values() if spec.mutates}
+    assert writes == {Kind.OBJECT, Kind.BUCKET, Kind.COPY, Kind.RENAME, Kind.DELETE_OBJECTS, Kind.NO_BUCKET}
+    assert not any(spec.mutates for spec in table.values() if spec.kind in (Kind.LISTING, Kind.ALL_BUCKETS))
+
+
+def test_the_documented_table_of_reads_is_the_model(table) -> None:  # type: ignore[no-untyped-def]
+    """docs/rules.md's table of reads and writes names every operation on the right side."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text()
+    section = text.split("### Which operations are reads", 1)[1].split("\n## ", 1)[0]
+    sides: dict[str, list[str]] = {"read": [], "write": []}
+    for row in section.splitlines():
+        cells = row.split("|")
+        if len(cells) != 5 or cells[1].strip() in ("", "---", "Presigned"):
+            continue
+        sides["read"] += re.findall(r"`([a-z0-9_*]+)`", cells[2])
+        sides["write"] += re.findall(r"`([a-z0-9_*]+)`", cells[3])
+
+    def side(method: str) -> set[str]:
+        return {
+            name for name, patterns in sides.items() if any(fnmatch.fnmatchcase(method, p) for p in patterns)
+        }
+
+    for spec in table.values():
+        if spec.kind is Kind.NO_BUCKET:
+            continue
+        assert side(spec.method) == ({"write"} if spec.mutates else {"read"}), spec.method

@@ -36,6 +36,29 @@ CATCH_ALL = {"bucket_name": "*", "client": "s3"}
         ({"bucket_name": "a", "client": "s3", "strip_prefix": True}, "strip_prefix", "non-empty 'prefix'"),
         ({"bucket_name": "a-*", "client": "s3", "mapped_bucket_name": "b"}, "mapped_bucket_name", "glob"),
         ({"bucket_name": "a", "client": "s3", "mapped_bucket_name": ""}, "mapped_bucket_name", "empty"),
+        ({"bucket_name": "a", "client": "s3", "fallback": "lakefs"}, "fallback", "a list of client names"),
+        ({"bucket_name": "a", "client": "s3", "fallback": [3]}, "fallback", "non-empty strings"),
+        ({"bucket_name": "a", "client": "s3", "fallback": [""]}, "fallback", "non-empty strings"),
+        ({"bucket_name": "a", "client": "s3", "fallback": ["lakefs", "lakefs"]}, "fallback", "twice"),
+        ({"bucket_name": "a", "client": "s3", "fallback": ["lakefs", "s3"]}, "fallback", "own client 's3'"),
+        ({"bucket_name": "a", "client": "s3", "fallback": ["lakfs"]}, "fallback", "unknown client 'lakfs'"),
+        (
+            {"bucket_name": "a", "client": "s3", "fallback_on_unreachable": True},
+            "fallback_on_unreachable",
+            "needs a 'fallback' list",
+        ),
+        (
+            {"bucket_name": "a", "client": "s3", "fallback": [], "fallback_on_unreachable": True},
+            "fallback_on_unreachable",
+            "needs a 'fallback' list",
+        ),
+        (
+            {"bucket_name": "a", "client": "s3", "fallback": ["lakefs"], "fallback_on_unreachable": 1},
+            "fallback_on_unreachable",
+            "true or false",
+        ),
+        ({"bucket_name": "a", "client": "s3", "readonly": "true"}, "readonly", "true or false"),
+        ({"bucket_name": "a", "client": "s3", "read_only": True}, "read_only", "did you mean 'readonly'"),
     ],
 )
 def test_a_bad_rule_is_named_by_index_and_field(
@@ -183,3 +206,57 @@ def test_consistent_and_disjoint_namespaces_are_quiet(clients: dict[str, Any]) -
                 CATCH_ALL,
             ],
         )
+
+
+def test_the_new_fields_round_trip(clients: dict[str, Any]) -> None:
+    rule = {
+        "bucket_name": "a",
+        "client": "s3",
+        "fallback": ["lakefs"],
+        "fallback_on_unreachable": True,
+        "readonly": True,
+    }
+    s3 = botwo.client(clients, [rule, CATCH_ALL])
+    parsed = s3.rules[0]
+    assert parsed.fallback == ("lakefs",)  # a list becomes a tuple: the rule stays frozen and hashable
+    assert parsed.to_dict() == rule
+    assert Rule(**parsed.to_dict()) == parsed
+    assert hash(parsed) == hash(Rule(**rule))
+    # Defaults are left out of to_dict, as for the other fields.
+    assert s3.rules[1].to_dict() == CATCH_ALL
+    assert Rule(bucket_name="b", client="s3", fallback=(), readonly=False).to_dict() == {
+        "bucket_name": "b",
+        "client": "s3",
+    }
+
+
+def test_a_rule_built_alone_names_the_new_fields() -> None:
+    with pytest.raises(RuleError) as caught:
+        Rule(bucket_name="a", client="s3", fallback=["s3"])
+    assert str(caught.value) == "Rule.fallback: lists the rule's own client 's3'"
+    with pytest.raises(RuleError) as caught:
+        Rule(bucket_name="a", client="s3", fallback_on_unreachable=True)
+    assert caught.value.field == "fallback_on_unreachable"
+    # An unknown fallback client is only known against the clients: botwo.client says so.
+    assert Rule(bucket_name="a", client="s3", fallback=["elsewhere"]).fallback == ("elsewhere",)
+
+
+def test_a_prebuilt_rule_is_revalidated_with_its_index(clients: dict[str, Any]) -> None:
+    rule = Rule(bucket_name="a", client="s3", fallback=["nowhere"])
+    with pytest.raises(RuleError) as caught:
+        botwo.client(clients, [CATCH_ALL, rule])
+    assert (caught.value.index, caught.value.field) == (1, "fallback")
+    assert str(caught.value).startswith("mapping[1].fallback: unknown client 'nowhere'")
+
+
+def test_a_fallback_client_that_is_not_s3_is_named_by_its_field(clients: dict[str, Any]) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    with pytest.raises(RuleError) as caught:
+        botwo.client(
+            {**clients, "q": sqs}, [{"bucket_name": "a", "client": "s3", "fallback": ["q"]}, CATCH_ALL]
+        )
+    assert (caught.value.index, caught.value.field) == (0, "fallback")
+    assert str(caught.value) == (
+        "mapping[0].fallback: clients['q'] (used by mapping[0].fallback) "
+        "is not an S3 client: got a 'sqs' client"
+    )

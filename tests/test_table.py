@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from botwo._rules import Rule
 from botwo._table import RuleTable, successor
-from botwo.errors import CrossRouteError
 
 PATTERNS = ["a", "b", "ab", "a*", "?", "[ab]", "[!a]*", "*b", "*"]
 BUCKETS = ["a", "b", "ab", "ba", "c", "abc"]
@@ -56,23 +54,25 @@ def test_bucket_calls_take_the_first_matching_rule_without_prefix(
     assert RuleTable(rules).route_bucket(bucket).rule_index == expected
 
 
-@given(tables(), st.sampled_from(BUCKETS), text)
-def test_listing_has_one_owner_or_refuses(rules: tuple[Rule, ...], bucket: str, prefix: str) -> None:
-    table = RuleTable(rules)
-    owner = naive(rules, bucket, prefix)
-    split = any(
-        fnmatch.fnmatchcase(bucket, r.bucket_name) and r.prefix.startswith(prefix) and r.prefix != prefix
-        for r in rules[:owner]
-    )
-    if split:
-        with pytest.raises(CrossRouteError, match=repr(bucket)):
-            table.route_listing(bucket, prefix)
-    else:
-        route = table.route_listing(bucket, prefix)
-        assert route.rule_index == owner
-        # Every key the listing can return is served by the owner.
-        for suffix in ["", "a", "b/", "ab", "/b"]:
-            assert naive(rules, bucket, prefix + suffix) == owner
+@given(tables(), st.sampled_from(BUCKETS), text, st.lists(text, max_size=12))
+def test_listing_plan_gives_every_key_to_its_one_route(
+    rules: tuple[Rule, ...], bucket: str, prefix: str, suffixes: list[str]
+) -> None:
+    plan = RuleTable(rules).listing_plan(bucket, prefix)
+    assert plan[0][0].rule_index == naive(rules, bucket, prefix)
+    assert plan[0][1] == prefix
+    for route, list_prefix, holes in plan:
+        assert list(holes) == sorted(holes)
+        assert not any(b.startswith(a) for a in holes for b in holes if a != b)
+        assert list_prefix.startswith(prefix) and list_prefix.startswith(route.owns)
+    for suffix in ["", "a", "b/", "ab", "/b", *suffixes]:
+        key = prefix + suffix
+        serving = [
+            route.rule_index
+            for route, list_prefix, holes in plan
+            if key.startswith(list_prefix) and not any(key.startswith(h) for h in holes)
+        ]
+        assert serving == [naive(rules, bucket, key)]
 
 
 @given(tables(), st.sampled_from(BUCKETS), text)

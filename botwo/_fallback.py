@@ -1,0 +1,92 @@
+"""Fallback reads: a read that one client cannot serve is asked of the next.
+
+A rule's ``fallback`` lists clients that hold the same target bucket and keys (a
+replica, an older tier, the store the data is migrating from). Reads try the rule's
+client, then each fallback in order, moving on only when the answer is "not here"
+(``NoSuchKey``, ``NoSuchBucket``, ``NoSuchVersion``, a bare 404) or, when the rule says
+``fallback_on_unreachable``, when the client cannot be reached at all. Any other error
+(access denied, a failed precondition, a throttle) is the answer. When every client says
+"not here", the caller gets the first one's error, as one S3 would say ``NoSuchKey``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+__all__ = ["NOT_FOUND", "FallbackClient", "falls_back", "unreachable"]
+
+#: Error codes that mean "this client does not have it".
+NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound"})
+
+
+def unreachable(err: BaseException) -> bool:
+    """True for a client that could not be reached or did not answer in time."""
+    return isinstance(err, BotocoreConnectionError | HTTPClientError)
+
+
+def falls_back(err: BaseException, *, on_unreachable: bool) -> bool:
+    """Whether a read that failed with ``err`` should be asked of the next client."""
+    if isinstance(err, ClientError):
+        return err.response.get("Error", {}).get("Code") in NOT_FOUND
+    return on_unreachable and unreachable(err)
+
+
+def _rank(err: BaseException) -> int:
+    """Which "not here" to report when every client said one: lower wins, ties to the first.
+
+    A bucket that exists on any client of the chain exists for the caller (``head_bucket``
+    falls back too), so a key-level answer beats ``NoSuchBucket``; any answer beats a
+    client that could not be reached.
+    """
+    if isinstance(err, ClientError):
+        return 1 if err.response.get("Error", {}).get("Code") == "NoSuchBucket" else 0
+    return 2
+
+
+class FallbackClient:
+    """Looks like one boto3 client; each method tries ``clients`` in order.
+
+    Used for the reads of a route that has fallbacks (the shell sends writes to the
+    rule's own client directly).
+    """
+
+    __slots__ = ("_clients", "_on_unreachable")
+
+    def __init__(self, clients: Sequence[Any], *, on_unreachable: bool) -> None:
+        self._clients = tuple(clients)
+        self._on_unreachable = on_unreachable
+
+    def falls_back(self, err: BaseException) -> bool:
+        return falls_back(err, on_unreachable=self._on_unreachable)
+
+    def first_serving(self, method: str, params: dict[str, Any]) -> Any:
+        """The first client whose ``method(**params)`` succeeds (the primary if none does)."""
+        for client in self._clients:
+            try:
+                getattr(client, method)(**params)
+            except (ClientError, BotocoreConnectionError, HTTPClientError) as err:
+                if self.falls_back(err):
+                    continue
+                raise
+            return client
+        return self._clients[0]
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        def call(**params: Any) -> Any:
+            first: BaseException | None = None
+            for client in self._clients:
+                try:
+                    return getattr(client, method)(**params)
+                except (ClientError, BotocoreConnectionError, HTTPClientError) as err:
+                    if not self.falls_back(err):
+                        raise
+                    if first is None or _rank(err) < _rank(first):
+                        first = err  # the primary's "not found" (or the first one there is)
+            assert first is not None
+            raise first
+
+        return call

@@ -1,0 +1,227 @@
+"""Calls that one caller request turns into several backend requests, sent at once.
+
+* ``delete_objects`` over keys of several routes: one request per (client, target
+  bucket), concurrently; ``Deleted`` and ``Errors`` merged back in the order of the
+  caller's keys. A backend that fails reports its keys as ``Errors``; the others are still
+  deleted. Only when every backend fails does the call itself fail, as it would on one S3.
+* ``list_buckets`` / ``list_directory_buckets``: every distinct client's buckets, in the
+  caller's names (see :func:`caller_bucket_names`), merged, sorted and paginated with
+  botwo's own checked tokens.
+
+These are adapters with boto3-shaped methods: the generated call path sends to them as it
+would to a boto3 client, so errors are translated the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import attrs
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ._table import Route, RuleTable
+from ._tokens import decode_token, encode_token
+from ._translate import delete_objects_response, error_response
+from .errors import TokenError
+
+__all__ = ["BucketUnion", "DeleteGroup", "SplitDelete", "caller_bucket_names"]
+
+
+@attrs.frozen
+class DeleteGroup:
+    """The keys of one bulk delete that go to one (client, target bucket)."""
+
+    client: Any
+    route: Route  # the route of the group's first key (for naming)
+    indexes: tuple[int, ...]  # positions of the group's keys in the caller's request
+    params: dict[str, Any]  # the target request
+    reverse: Mapping[str, str]  # target key -> caller key
+
+
+def _failure_entries(
+    group: DeleteGroup, objects: Sequence[Mapping[str, Any]], err: BaseException
+) -> list[dict[str, Any]]:
+    if isinstance(err, ClientError):
+        pairs = tuple(group.reverse.items())
+        translated = error_response(err.response, keys=pairs, buckets=group.route.bucket_pairs)
+        error = translated.get("Error", {})
+        code = str(error.get("Code") or "InternalError")
+        message = str(error.get("Message") or err)
+    else:
+        # Not str(err): a connection error's text holds the target's URL (bucket, keys).
+        code, message = (
+            "ServiceUnavailable",
+            f"client {group.route.client!r} could not be reached ({type(err).__name__})",
+        )
+    entries = []
+    for i in group.indexes:
+        entry: dict[str, Any] = {"Key": objects[i]["Key"]}
+        if "VersionId" in objects[i]:
+            entry["VersionId"] = objects[i]["VersionId"]
+        entries.append({**entry, "Code": code, "Message": message})
+    return entries
+
+
+class SplitDelete:
+    """``delete_objects`` over several backends at once (see the module docstring)."""
+
+    def __init__(self, pool: Executor, groups: Sequence[DeleteGroup], objects: Sequence[Mapping[str, Any]]):
+        self._pool = pool
+        self._groups = groups
+        self._objects = objects
+
+    def delete_objects(self, **_params: Any) -> dict[str, Any]:
+        def run(group: DeleteGroup) -> dict[str, Any] | BaseException:
+            try:
+                response: dict[str, Any] = group.client.delete_objects(**group.params)
+            except (ClientError, BotoCoreError) as err:
+                return err
+            return delete_objects_response(response, group.reverse, group.route)
+
+        results = list(self._pool.map(run, self._groups))
+        answered = [r for r in results if not isinstance(r, BaseException)]
+        if not answered:
+            first = results[0]
+            assert isinstance(first, BaseException)
+            raise first
+        # Each entry takes the position of the next caller object with its Key and VersionId
+        # (an entry echoes the VersionId asked for): two versions of one key, or a key
+        # asked twice, keep the caller's order.
+        exact: dict[tuple[str, Any], list[int]] = {}
+        by_key: dict[str, list[int]] = {}
+        for i, obj in enumerate(self._objects):
+            exact.setdefault((obj["Key"], obj.get("VersionId")), []).append(i)
+            by_key.setdefault(obj["Key"], []).append(i)
+        taken: set[int] = set()
+
+        def position(entry: dict[str, Any]) -> int:
+            key = entry.get("Key", "")
+            for queue in (exact.get((key, entry.get("VersionId")), ()), by_key.get(key, ())):
+                for i in queue:
+                    if i not in taken:
+                        taken.add(i)
+                        return i
+            return len(self._objects)
+
+        deleted: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        for group, result in zip(self._groups, results, strict=True):
+            if isinstance(result, BaseException):
+                errors.extend(_failure_entries(group, self._objects, result))
+            else:
+                deleted.extend(result.get("Deleted", ()))
+                errors.extend(result.get("Errors", ()))
+        out = {k: v for k, v in answered[0].items() if k not in ("Deleted", "Errors")}
+
+        def by_request(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            placed = [(position(e), n, e) for n, e in enumerate(entries)]
+            return [e for _, _, e in sorted(placed, key=lambda t: (t[0], t[1]))]
+
+        if deleted:
+            out["Deleted"] = by_request(deleted)
+        if errors:
+            out["Errors"] = by_request(errors)
+        return out
+
+
+def caller_bucket_names(table: RuleTable, same_client: Callable[[str], bool], target: str) -> list[str]:
+    """The caller's names for bucket ``target`` of one client.
+
+    A caller bucket is listed when it is what its bucket-level calls (``head_bucket``,
+    ``create_bucket``...) reach: the bucket's name itself when it routes to this client
+    unrenamed (through a literal rule, a glob or the catch-all), and every literal
+    ``bucket_name`` renamed to it on this client. A bucket that a rule reaches only for
+    part of a caller bucket's keys (a ``prefix`` rule) is not a caller bucket of its own.
+    """
+    names = []
+    own = table.route_bucket(target)
+    if own.target_bucket == target and any(map(same_client, own.clients)):
+        names.append(target)
+    for literal in table.renamed_to(target):
+        route = table.route_bucket(literal)
+        if route.target_bucket == target and any(map(same_client, route.clients)) and literal != target:
+            names.append(literal)
+    return names
+
+
+# Request members that page through a bucket list (botwo pages the union itself).
+_PAGING = {
+    "list_buckets": ("ContinuationToken", "MaxBuckets"),
+    "list_directory_buckets": ("ContinuationToken", "MaxDirectoryBuckets"),
+}
+
+
+class BucketUnion:
+    """``list_buckets`` / ``list_directory_buckets`` over every distinct client."""
+
+    def __init__(
+        self,
+        pool: Executor,
+        table: RuleTable,
+        clients: Mapping[str, Any],
+        default: str,
+        token_key: bytes,
+    ) -> None:
+        self._pool = pool
+        self._table = table
+        self._clients = clients
+        self._default = default
+        self._token_key = token_key
+
+    def list_buckets(self, **params: Any) -> dict[str, Any]:
+        return self._union("list_buckets", "MaxBuckets", params)
+
+    def list_directory_buckets(self, **params: Any) -> dict[str, Any]:
+        return self._union("list_directory_buckets", "MaxDirectoryBuckets", params)
+
+    def _all_pages(self, client: Any, method: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        pages = []
+        request = {k: v for k, v in params.items() if k not in _PAGING[method] and k != "Prefix"}
+        while True:
+            page: dict[str, Any] = getattr(client, method)(**request)
+            pages.append(page)
+            token = page.get("ContinuationToken")
+            if not token or not page.get("Buckets"):
+                return pages
+            request = {**request, "ContinuationToken": token}
+
+    def _union(self, method: str, limit_member: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        after = None
+        if "ContinuationToken" in params:
+            payload = decode_token(params["ContinuationToken"], self._token_key, what="ContinuationToken")
+            if not isinstance(payload, dict) or not isinstance(payload.get("after"), str):
+                raise TokenError("ContinuationToken does not hold a bucket-list position")
+            after = payload["after"]
+        default = self._clients[self._default]
+        distinct = [
+            default,
+            *(c for c in {id(c): c for c in self._clients.values()}.values() if c is not default),
+        ]
+        names_of = {id(c): [n for n, other in self._clients.items() if other is c] for c in distinct}
+        results = list(self._pool.map(lambda c: self._all_pages(c, method, params), distinct))
+        found: dict[str, dict[str, Any]] = {}
+        for client, pages in zip(distinct, results, strict=True):
+            names = names_of[id(client)]
+            for page in pages:
+                for entry in page.get("Buckets", ()):
+                    target = entry.get("Name")
+                    if not isinstance(target, str):
+                        continue
+                    for name in caller_bucket_names(self._table, names.__contains__, target):
+                        found.setdefault(name, {**entry, "Name": name})
+        prefix = params.get("Prefix")
+        ordered = sorted(
+            n for n in found if (not prefix or n.startswith(prefix)) and (after is None or n > after)
+        )
+        limit = params.get(limit_member)
+        page_names = ordered[:limit] if isinstance(limit, int) and limit > 0 else ordered
+        head = results[0][0]
+        out = {k: v for k, v in head.items() if k not in ("Buckets", "ContinuationToken", "Prefix")}
+        out["Buckets"] = [found[n] for n in page_names]
+        if prefix is not None:
+            out["Prefix"] = prefix
+        if len(page_names) < len(ordered):
+            out["ContinuationToken"] = encode_token({"after": page_names[-1]}, self._token_key)
+        return out
