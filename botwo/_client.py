@@ -227,7 +227,7 @@ class RoutingClient:
         try:
             response = getattr(client, spec.method)(**target)
         except ClientError as err:
-            raise self._translate_error(err, route, keys, buckets) from err
+            raise self._translate_error(err, route, keys, buckets, spec.name) from err
         except BotoCoreError as err:
             err.add_note(_unreachable_note(spec.method, route, params))
             raise
@@ -239,11 +239,14 @@ class RoutingClient:
         route: Route,
         keys: tuple[tuple[str, str], ...],
         buckets: tuple[tuple[str, str], ...],
+        operation: str,
     ) -> ClientError:
         response = error_response(err.response, keys=keys, buckets=buckets)
         code = response.get("Error", {}).get("Code", "")
         cls = self.exceptions.from_code(code)
-        new: ClientError = cls(response, err.operation_name)
+        # The caller's operation: a copy between clients fails in a GetObject or PutObject
+        # that the caller never called.
+        new: ClientError = cls(response, operation)
         setattr(new, "botwo_route", route)  # noqa: B010 - an attribute botocore's classes do not declare
         new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
         return new
@@ -273,10 +276,12 @@ class RoutingClient:
             )
 
     def _refuse_readonly(self, spec: OpSpec, route: Route, what: str) -> ReadOnlyError:
-        return ReadOnlyError.refuse(
+        err = ReadOnlyError.refuse(
             spec.name,
             f"botwo: {what} is read-only ({route.describe()} has readonly: true); {spec.method} was not sent",
         )
+        setattr(err, "botwo_route", route)  # noqa: B010 - as on the backend errors botwo re-raises
+        return err
 
     def _reader(self, route: Route) -> Any:
         """The client that serves reads of a route: the rule's own, or a fallback chain."""
@@ -723,6 +728,8 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
 
     prepare = getattr(RoutingClient, _PREPARE[spec.kind])
 
+    operation_name = spec.name
+
     def _api_call(self: RoutingClient, *args: Any, **kwargs: Any) -> Any:
         if args:
             raise TypeError(f"{py_name}() only accepts keyword arguments.")
@@ -730,7 +737,7 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
         try:
             response = getattr(client, py_name)(**target)
         except ClientError as err:
-            raise self._translate_error(err, route, keys, buckets) from err
+            raise self._translate_error(err, route, keys, buckets, operation_name) from err
         except BotoCoreError as err:
             err.add_note(_unreachable_note(py_name, route, kwargs))
             raise

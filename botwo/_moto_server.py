@@ -47,8 +47,6 @@ def _patch() -> None:
                     (v for v in versions if v.name == name), key=lambda v: -unix_time_millis(v.last_modified)
                 )
                 kwargs["key_marker"], kwargs["version_id_marker"] = name, same[-1].version_id
-                if whole:
-                    kwargs["key_marker"] = name
         return original(self, bucket_name, *args, **kwargs)
 
     # setattr: the lint environment has no moto, so its type is not known there.

@@ -532,6 +532,9 @@ def test_a_missing_source_is_reported_with_the_callers_names(
         }
     )
     assert "main/" not in str(ours) and "lake-archive" not in str(ours)
+    # The caller called CopyObject (botwo's GetObject of the source is not its call).
+    assert ours.operation_name == theirs.operation_name == "CopyObject"
+    assert str(ours) == str(theirs)
     backends["lake"].delete_bucket(Bucket="lake-archive")
     oracle.delete_bucket(Bucket="archive")
     ours, theirs = both(s3, oracle, "copy_object", Bucket="published", Key="k", CopySource="archive/x")

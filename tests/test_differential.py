@@ -276,6 +276,11 @@ class Transparency(RuleBasedStateMachine):
             ]
             assert sides[0] == sides[1], method
 
+    @rule()
+    def bucket_list(self) -> None:
+        # Every client's buckets, in the caller's names, against the one server's.
+        self.both("list_buckets")
+
     @rule(bucket=st.sampled_from(CALLER_BUCKETS))
     def bucket_calls(self, bucket: str) -> None:
         self.both("head_bucket", Bucket=bucket)

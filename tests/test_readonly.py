@@ -130,6 +130,7 @@ def test_a_refused_write_is_access_denied_and_a_botwo_error(world: Any) -> None:
     assert "dataset/images/cat.jpg" in message and "rule 0" in message and "readonly: true" in message
     assert "datasets" not in message and "v1/" not in message
     assert str(err).startswith("An error occurred (AccessDenied) when calling the PutObject operation: ")
+    assert err.botwo_route.rule_index == 0 and err.botwo_route.readonly  # type: ignore[attr-defined]
     assert sent.requests == []
     assert contents(backends) == before
 
