@@ -170,9 +170,21 @@ class MergedListing:
         items: list[Item] = []
         id_field = spec.id_field
         key_prefix, strip, owns, cut = route.key_prefix, route.strip, route.owns, len(route.key_prefix)
+        lists = 0
+        identical = route.keys_identical and not encoded
         for list_name, member in spec.entries:
             is_prefix = list_name == "CommonPrefixes"
-            for entry in response.get(list_name, ()):
+            entries = response.get(list_name, ())
+            lists += bool(entries)
+            if identical:
+                # Names are the caller's already: the backend's entries are used as they are.
+                for entry in entries:
+                    name = entry[member]
+                    if name.startswith(owns):
+                        ident = entry.get(id_field) if id_field is not None and not is_prefix else None
+                        items.append(Item(name, list_name, entry, ident, is_prefix))
+                continue
+            for entry in entries:
                 raw = entry[member]
                 if encoded:
                     out = encoded_to_caller(route, raw)
@@ -188,7 +200,7 @@ class MergedListing:
                         continue
                 ident = entry.get(id_field) if id_field is not None and not is_prefix else None
                 items.append(Item(name, list_name, {**entry, member: out}, ident, is_prefix))
-        if len(spec.entries) > 1:
+        if lists > 1:  # botocore splits one ordered listing into several lists
             order = spec.order
             if order is None:
                 items.sort(key=lambda item: item.name)

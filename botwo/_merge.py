@@ -28,7 +28,10 @@ buffered. Streams that are needed together are fetched together, concurrently.
 
 A page boundary is a :class:`Position` in caller names (the last name returned, its
 version or upload id, and whether it was a common prefix): every stream resumes from
-it, whatever backend tokens were in play, so a continuation token only has to carry it.
+it, whatever backend tokens were in play, so a continuation token only has to carry it,
+and the streams seen to hold more after it (*hints*): while a hint holds, the next page
+knows it is not the last without asking that stream. A one-name *probe* of the next
+stream, sent along with the pages the merge needs, learns the same when no hint does.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -104,9 +107,8 @@ class Stream:
         return i < len(holes) or (i > 0 and name.startswith(holes[i - 1]))
 
 
-@attrs.frozen
-class Item:
-    """One entry of a listing page, in caller names."""
+class Item(NamedTuple):
+    """One entry of a listing page, in caller names (a tuple: one per listed key)."""
 
     name: str  # the caller's key or common prefix, decoded: what the merge orders by
     member: str  # the response list it belongs to: Contents, CommonPrefixes, Versions...
@@ -269,7 +271,32 @@ class MergeCursor:
             state, item = best
             state.buffer.popleft()
             self._emit(state, item)
+            self._emit_run(state)
         return []
+
+    def _emit_run(self, state: _State) -> None:
+        """Emit the entries of ``state`` that sort before anything another stream may hold:
+        most of a page comes from one stream, and this skips the per-entry scheduling."""
+        bound: str | None = None
+        for other in self._states:
+            if other is state:
+                continue
+            if other.buffer:
+                candidate = other.buffer[0].name
+            elif other.more:
+                candidate = other.lower
+            else:
+                continue
+            if bound is None or candidate < bound:
+                bound = candidate
+        buffer, pending = state.buffer, state.pending
+        while buffer and len(self.items) < self._limit:
+            item = buffer[0]
+            if (bound is not None and item.name >= bound) or (item.is_prefix and item.name in pending):
+                return
+            buffer.popleft()
+            if not self._dropped(state, item):
+                self._emit(state, item)
 
     def feed(self, fetch: Fetch, items: Sequence[Item], truncated: bool) -> None:
         """The page asked for by ``fetch``: its entries in the stream's order, in caller
@@ -283,7 +310,6 @@ class MergeCursor:
         delimiter = self._delimiter
         client_rollup = delimiter is not None and not stream.rollup
         last_cp = state.buffer[-1].name if state.buffer and state.buffer[-1].is_prefix else None
-        resume = state.resume
         after = fetch.after
         if after is not None and after.id is not None:
             # A server that ignores the version-id / upload-id marker (or is inclusive)
@@ -293,36 +319,42 @@ class MergeCursor:
             )
             if seen is not None:
                 items = items[seen + 1 :]
+        # Where the next page of this stream starts: (name, id, past), built once.
+        resume_at: tuple[str, str | None, bool] | None = None
+        buffer = state.buffer
+        holes = stream.holes
         for item in items:
             name = item.name
             if after is not None and _not_after(name, after):
                 continue  # a server whose markers are inclusive (some are) repeats it
-            hole = stream.hole_of(name)
-            if hole is not None:
-                resume = Position(hole, past=True)
-                continue
+            if holes:
+                hole = stream.hole_of(name)
+                if hole is not None:
+                    resume_at = (hole, None, True)
+                    continue
             if client_rollup and not item.is_prefix:
                 assert delimiter is not None
                 cp = common_prefix_of(name, self._prefix, delimiter)
                 if cp is not None:
-                    resume = Position(cp, past=True)
+                    resume_at = (cp, None, True)
                     if cp != last_cp:
                         entry = {"Prefix": encode_name(cp) if self._encoded else cp}
-                        state.buffer.append(Item(cp, "CommonPrefixes", entry, is_prefix=True))
+                        buffer.append(Item(cp, "CommonPrefixes", entry, None, True))
                         last_cp = cp
                     continue
             if item.is_prefix:
-                resume = Position(name, past=True)
-                if _has_holes_under(stream.holes, name):
+                resume_at = (name, None, True)
+                if holes and _has_holes_under(holes, name):
                     state.pending[name] = None
-                state.buffer.append(item)
+                buffer.append(item)
                 continue
-            resume = Position(name, item.id)
-            state.buffer.append(item)
+            resume_at = (name, item.id, False)
+            buffer.append(item)
         state.more = truncated and bool(items)
-        if resume is not None and resume.past and stream.list_prefix.startswith(resume.name):
-            state.more = False  # a common prefix that holds the whole stream
-        if resume is not None:
+        if resume_at is not None:
+            resume = Position(*resume_at)
+            if resume.past and stream.list_prefix.startswith(resume.name):
+                state.more = False  # a common prefix that holds the whole stream
             state.start_at(resume)
 
     # -- internals --------------------------------------------------------------------
