@@ -49,6 +49,7 @@ def _assert_routing_facts(output: str) -> None:
     line_with("one listing, CommonPrefixes ['clean/', 'raw/']")
     line_with("Callback counted 12,582,912 bytes", "3 parts")
     line_with("example-repo/main/test/object-copy.txt")
+    line_with("streamed from lakefs example-repo/main/test/object.txt to s3", "checked")
     line_with("Deleted ['raw/events-001.json', 'raw/events-002.json']")
     line_with("NoSuchKey", "Key='test/missing.txt'")
     line_with("urlopen(url): HTTP 200")
@@ -56,7 +57,7 @@ def _assert_routing_facts(output: str) -> None:
     final = lines[lines.index(line_with("4. What the caller sees")) :]
     assert not [line for line in final if "events-001" in line or "events-002" in line]
     assert [line for line in final if "example-repo/main/models/weights.bin" in line]
-    line_with("10 objects seen by the caller", "10 matched one to one")
+    line_with("11 objects seen by the caller", "11 matched one to one")
     assert "!! unexpected" not in output
     assert lines[-1].startswith("OK")
 
