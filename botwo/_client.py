@@ -337,7 +337,10 @@ class RoutingClient:
     def _prepare_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         (bucket,) = self._names(spec, params, "Bucket")
         route = self._table.route_bucket(bucket)
-        client = self._serving(spec, route, f"bucket {bucket!r}")
+        if route.special:
+            client = self._serving(spec, route, f"bucket {bucket!r}")
+        else:
+            client = self._clients[route.client]
         if route.identical:
             return _prepared(route, client, params, buckets=())
         self._refuse_embedded(spec, route)
@@ -515,10 +518,10 @@ class RoutingClient:
         spec = self._ops.get(ClientMethod)
         if spec is None:
             raise UnknownClientMethodError(method_name=ClientMethod)
-        route, client, target, *_ = self._prepare(spec, dict(Params or {}))
+        route, client, target, keys, _finish, buckets = self._prepare(spec, dict(Params or {}))
         if route.readonly and HttpMethod is not None and HttpMethod.upper() not in ("GET", "HEAD"):
             raise self._refuse_readonly(spec, route, f"bucket {route.bucket!r}")
-        if isinstance(client, BucketUnion | SplitDelete):
+        if isinstance(client, BucketUnion | SplitDelete | MergedListing | CrossCopy):
             raise CrossRouteError(
                 f"{ClientMethod} spans several backends and a presigned URL reaches one; "
                 "call it through botwo instead"
@@ -532,7 +535,10 @@ class RoutingClient:
         if isinstance(client, FallbackClient):
             # Sign for the client that holds the object (the rule's own when none does).
             probe = {m: target[m] for m in _PROBE_MEMBERS if m in target}
-            client = client.first_serving("head_object" if "Key" in probe else "head_bucket", probe)
+            try:
+                client = client.first_serving("head_object" if "Key" in probe else "head_bucket", probe)
+            except ClientError as err:  # e.g. AccessDenied: in the caller's names and classes
+                raise self._translate_error(err, route, keys, buckets, spec.name) from err
         url: str = client.generate_presigned_url(
             ClientMethod, Params=target, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )

@@ -174,6 +174,29 @@ class CopyConfig:
             raise ConfigError(f"CopyConfig.verify_md5: expected true or false, got {self.verify_md5!r}")
 
 
+def _copy_response(
+    result_member: str,
+    written: Mapping[str, Any],
+    last_modified: Any,
+    checksums: Iterable[str],
+    output: Iterable[str],
+    source_version: str | None,
+) -> dict[str, Any]:
+    """S3's shape of a copy's response (``CopyObjectResult`` or ``CopyPartResult``) from
+    the response of the write that made it: ETag and LastModified, the checksum the
+    destination reports (the one its client sent), the write's other output members that
+    the copy operation has, the source's version, and the destination's ResponseMetadata."""
+    checksums, output = set(checksums), set(output)
+    result: dict[str, Any] = {"ETag": written["ETag"], "LastModified": last_modified}
+    result.update({k: v for k, v in written.items() if k in checksums})
+    out: dict[str, Any] = {result_member: result}
+    out.update({k: v for k, v in written.items() if k in output and k != result_member})
+    if source_version is not None:
+        out["CopySourceVersionId"] = source_version
+    out["ResponseMetadata"] = written.get("ResponseMetadata", {})
+    return out
+
+
 class _Cancelled(Exception):
     """A worker stopped because another one failed (never reaches the caller)."""
 
@@ -384,18 +407,14 @@ class CrossCopy:
     ) -> dict[str, Any]:
         """S3's CopyObject response: CopyObjectResult, the new version, the encryption
         applied, the source's version, and the destination's ResponseMetadata."""
-        result: dict[str, Any] = {"ETag": written["ETag"], "LastModified": last_modified}
-        # The new object's checksum, as the destination reports it: the one the destination
-        # client sent (ChecksumAlgorithm, or botocore's default CRC32).
-        result.update({k: v for k, v in written.items() if k in self._shapes.copy_checksums})
-        out: dict[str, Any] = {"CopyObjectResult": result}
-        out.update(
-            {k: v for k, v in written.items() if k in self._shapes.copy_output and k != "CopyObjectResult"}
+        return _copy_response(
+            "CopyObjectResult",
+            written,
+            last_modified,
+            self._shapes.copy_checksums,
+            self._shapes.copy_output,
+            source.version_id,
         )
-        if source.version_id is not None:
-            out["CopySourceVersionId"] = source.version_id
-        out["ResponseMetadata"] = written.get("ResponseMetadata", {})
-        return out
 
     def _write_params(self, client: Any, params: Mapping[str, Any], source: _Source) -> dict[str, Any]:
         """The new object's metadata and tags, per MetadataDirective and TaggingDirective."""
@@ -468,16 +487,14 @@ class CrossCopy:
         finally:
             data.close()
         self._check_etag(response, params, digest.hex(), "UploadPartCopy", f"part {params['PartNumber']}")
-        result: dict[str, Any] = {"ETag": response["ETag"], "LastModified": _response_date(response)}
-        result.update({k: v for k, v in response.items() if k in self._shapes.part_checksums})
-        out: dict[str, Any] = {"CopyPartResult": result}
-        out.update(
-            {k: v for k, v in response.items() if k in self._shapes.part_output and k != "CopyPartResult"}
+        return _copy_response(
+            "CopyPartResult",
+            response,
+            _response_date(response),
+            self._shapes.part_checksums,
+            self._shapes.part_output,
+            source.version_id,
         )
-        if source.version_id is not None:
-            out["CopySourceVersionId"] = source.version_id
-        out["ResponseMetadata"] = response.get("ResponseMetadata", {})
-        return out
 
     # -- the source -------------------------------------------------------------------
 

@@ -82,6 +82,8 @@ class Route:
     bucket_pairs: tuple[tuple[str, str], ...] = attrs.field(init=False, repr=False, eq=False)
     #: True when the route is read-only or has fallbacks: the call path checks more.
     special: bool = attrs.field(init=False, repr=False, eq=False)
+    #: The client, then its fallbacks: where reads look, in order.
+    clients: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         # Precomputed: these are read on every call.
@@ -90,11 +92,7 @@ class Route:
         object.__setattr__(self, "identical", keys_identical and self.bucket == self.target_bucket)
         object.__setattr__(self, "bucket_pairs", ((self.target_bucket, self.bucket),))
         object.__setattr__(self, "special", self.readonly or bool(self.fallback))
-
-    @property
-    def clients(self) -> tuple[str, ...]:
-        """The client, then its fallbacks: where reads look, in order."""
-        return (self.client, *self.fallback)
+        object.__setattr__(self, "clients", (self.client, *self.fallback))
 
     def to_target_key(self, key: str) -> str:
         """The target's name for a caller key of this route."""
@@ -267,6 +265,8 @@ class RuleTable:
         inside = [
             r for r in matcher.extensions_before(prefix, owner.rule_index) if matcher.route(r.owns) is r
         ]
+        if not inside:  # the usual case: one route serves the whole listing
+            return [(owner, prefix, ())]
         holes: dict[int, list[str]] = {owner.rule_index: []}
         stack: list[Route] = []
         for route in sorted(inside, key=lambda r: r.owns):

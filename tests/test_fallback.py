@@ -285,6 +285,20 @@ def test_a_presigned_get_is_signed_by_the_first_client_that_has_the_object(
     assert fetch(head, "HEAD")[0] == 200
 
 
+def test_an_error_finding_the_presigned_objects_client_is_botwos(s3: Any, stores: dict[str, Any]) -> None:
+    # The HEAD that finds the client answers 400 (a malformed version id): that error,
+    # not a backend client's own class, reaches the caller, with the route attached.
+    stores["lake"].put_object(Bucket="media", Key="new.txt", Body=b"on lake")
+    with pytest.raises(s3.exceptions.ClientError) as caught:
+        s3.generate_presigned_url(
+            "get_object", Params={"Bucket": "media", "Key": "new.txt", "VersionId": "x"}
+        )
+    err = caught.value
+    assert isinstance(err.__cause__, stores["lake"].exceptions.ClientError)  # the backend's, chained
+    assert err.response["Error"]["Code"] == "400" and err.operation_name == "GetObject"
+    assert err.botwo_route.client == "lake"  # type: ignore[attr-defined]
+
+
 def test_a_presigned_write_is_signed_by_the_rules_client(s3: Any, stores: dict[str, Any]) -> None:
     stores["archive"].put_object(Bucket="media", Key="old.txt", Body=b"in the archive")
     for method in ("put_object", "delete_object"):

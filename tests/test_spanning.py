@@ -466,6 +466,13 @@ def test_presigning_a_call_that_spans_backends_is_refused(s3: Any) -> None:
             "delete_objects",
             Params={"Bucket": "data", "Delete": {"Objects": [{"Key": "raw/a"}, {"Key": "b"}]}},
         )
+    # A listing that merges two backends, and a copy streamed between them.
+    with pytest.raises(botwo.CrossRouteError):
+        s3.generate_presigned_url("list_objects_v2", Params={"Bucket": "data"})
+    with pytest.raises(botwo.CrossRouteError):
+        s3.generate_presigned_url(
+            "copy_object", Params={"Bucket": "plain", "Key": "k", "CopySource": "example-old-bucket/k"}
+        )
 
 
 def test_a_bucket_that_only_a_fallback_has_is_listed(backends: dict[str, Any]) -> None:
