@@ -17,10 +17,12 @@ from __future__ import annotations
 import copy as _copy
 import functools
 import inspect
+import logging
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from types import MappingProxyType
 from typing import Any, cast
 
 import attrs
@@ -45,14 +47,16 @@ from botocore.paginate import PaginatorModel
 from botocore.validate import ParamValidator
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
+from ._config import _safe_endpoint
 from ._copy import CopyConfig, CrossCopy
+from ._describe import render_html, render_text
 from ._fallback import FallbackClient, falls_back
 from ._fanout import BucketUnion, DeleteGroup, SplitDelete
 from ._listing import MergedListing, plan_streams
 from ._names import parse_copy_source
 from ._operations import Kind, OpSpec, operation_table
 from ._rules import Rule, is_catch_all
-from ._table import Route, RuleTable
+from ._table import Route, RouteDecision, RuleTable
 from ._translate import (
     bucket_request,
     copy_request,
@@ -66,6 +70,12 @@ from ._translate import (
 from .errors import CrossRouteError, ReadOnlyError, RoutingError
 
 __all__ = ["RoutingClient", "client_class"]
+
+#: Routing decisions are logged here at DEBUG: operation, caller and target names, client
+#: and rule; never a parameter value other than bucket, key and prefix.
+log = logging.getLogger("botwo")
+_debug = log.isEnabledFor
+_DEBUG = logging.DEBUG
 
 Finish = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -212,6 +222,10 @@ class RoutingClient:
         self._readers: dict[tuple[tuple[str, ...], bool], FallbackClient] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        #: The configuration the client was built from (None: built from client objects).
+        self._settings: Any = None
+        #: A ``copy_config`` given beside the configuration, which pickling keeps.
+        self._explicit_copy_config: CopyConfig | None = None
 
     _model: ServiceModel  # set on the generated subclass
 
@@ -224,6 +238,8 @@ class RoutingClient:
     def _make_api_call(self, spec: OpSpec, params: dict[str, Any]) -> Any:
         """Prepare, send and finish one call (the generated methods inline this)."""
         route, client, target, keys, finish, buckets = self._prepare(spec, params)
+        if _debug(_DEBUG):
+            _log_route(spec.method, params, route, client, target)
         try:
             response = getattr(client, spec.method)(**target)
         except ClientError as err:
@@ -627,16 +643,97 @@ class RoutingClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        names = ", ".join(repr(n) for n in self._clients)
-        return f"<botwo.client.S3: {len(self._table.rules)} rules over clients {names}>"
-
     # -- routing introspection --------------------------------------------------------
 
     @property
     def rules(self) -> tuple[Rule, ...]:
         """The rule table, in matching order."""
         return self._table.rules
+
+    @property
+    def settings(self) -> Any:
+        """The :class:`botwo.Settings` the client was built from (None: built from clients)."""
+        return self._settings
+
+    @property
+    def backends(self) -> Mapping[str, Any]:
+        """The underlying boto3 clients by name (a read-only view)."""
+        return MappingProxyType(self._clients)
+
+    def route(self, bucket: str, key: str | None = None) -> RouteDecision:
+        """Where a call on ``bucket`` (and ``key``) goes: rule, client, target bucket and key.
+
+        Without ``key``: where calls that name only the bucket go (``head_bucket``,
+        bucket configuration), which is the first matching rule without a ``prefix``.
+        Nothing is sent.
+        """
+        if not isinstance(bucket, str) or not (key is None or isinstance(key, str)):
+            raise TypeError(f"route(bucket, key=None) takes strings, got {bucket!r}, {key!r}")
+        return self._table.decide(bucket, key)
+
+    def _client_summaries(self) -> dict[str, dict[str, str]]:
+        if self._settings is not None:
+            return {name: spec.describe() for name, spec in self._settings.clients.items()}
+        return {
+            name: {
+                "endpoint_url": _safe_endpoint(client.meta.endpoint_url) or "",
+                "region_name": client.meta.region_name or "",
+            }
+            for name, client in self._clients.items()
+        }
+
+    def _title(self) -> str:
+        origin = f", config {self._settings.origin}" if self._settings is not None else ""
+        return f"botwo S3 client{origin}: {len(self._table.rules)} rules over {len(self._clients)} clients"
+
+    def __repr__(self) -> str:
+        return render_text(self._title(), self._table.rules, self._client_summaries())
+
+    def _repr_html_(self) -> str:
+        """The rule table and the clients as HTML tables (Jupyter); no secret is shown."""
+        return render_html(self._title(), self._table.rules, self._client_summaries())
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Rebuilt on the other side from the configuration, which pickles as the document
+        # it came from: secrets taken from the environment travel as ${VAR} references.
+        if self._settings is None:
+            raise TypeError(
+                "a botwo client built from boto3 client objects cannot be pickled (boto3 "
+                "clients cannot); build it from configuration, botwo.client('s3', config=...), "
+                "and it pickles as that configuration"
+            )
+        from ._factory import from_settings
+
+        return (from_settings, (self._settings, self._explicit_copy_config))
+
+
+_LOGGED_NAMES = ("Bucket", "Key", "Prefix", "CopySource")
+_HOW: dict[type, str] = {
+    MergedListing: "merged listing over several routes",
+    SplitDelete: "split over several routes",
+    BucketUnion: "union over every client",
+    CrossCopy: "streamed between clients",
+    FallbackClient: "reads fall back",
+}
+
+
+def _log_route(
+    method: str, params: Mapping[str, Any], route: Route, client: Any, target: Mapping[str, Any]
+) -> None:
+    """One DEBUG line per call: the caller's names, the serving client and rule, and the
+    target's names (bucket, key, prefix and copy source only: never another value)."""
+    caller = ", ".join(f"{m}={params[m]!r}" for m in _LOGGED_NAMES if m in params)
+    sent = ", ".join(f"{m}={target[m]!r}" for m in _LOGGED_NAMES if m in target)
+    how = _HOW.get(type(client))
+    log.debug(
+        "%s(%s) -> client %r rule %d%s: %s",
+        method,
+        caller,
+        route.client,
+        route.rule_index,
+        f" ({how})" if how else "",
+        sent if target is not params else "names unchanged",
+    )
 
 
 def _unreachable_note(method: str, route: Route, params: Mapping[str, Any]) -> str:
@@ -740,6 +837,8 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
         if args:
             raise TypeError(f"{py_name}() only accepts keyword arguments.")
         route, client, target, keys, finish, buckets = prepare(self, spec, kwargs)
+        if _debug(_DEBUG):
+            _log_route(py_name, kwargs, route, client, target)
         try:
             response = getattr(client, py_name)(**target)
         except ClientError as err:

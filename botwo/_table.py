@@ -36,7 +36,7 @@ import attrs
 
 from ._rules import Rule, compile_glob, is_glob
 
-__all__ = ["Route", "RuleTable", "successor"]
+__all__ = ["Route", "RouteDecision", "RuleTable", "successor"]
 
 _MAX_CHAR = chr(0x10FFFF)
 
@@ -111,6 +111,60 @@ class Route:
             + (f", prefix={self.rule.prefix!r}" if self.rule.prefix else "")
             + f") -> client {self.client!r}"
         )
+
+
+@attrs.frozen
+class RouteDecision:
+    """Where a call on a caller's bucket (and key) goes: what ``s3.route(bucket, key)`` says.
+
+    ``key`` and ``target_key`` are ``None`` for a call that names only the bucket (such as
+    ``head_bucket``), which goes to the first matching rule without a ``prefix``.
+    """
+
+    bucket: str
+    key: str | None
+    rule_index: int
+    rule: Rule
+    client: str
+    target_bucket: str
+    target_key: str | None
+    #: Clients that reads fall back to, in order.
+    fallback: tuple[str, ...] = ()
+    #: Mutating calls are refused.
+    readonly: bool = False
+
+    @classmethod
+    def of(cls, route: Route, key: str | None) -> RouteDecision:
+        return cls(
+            bucket=route.bucket,
+            key=key,
+            rule_index=route.rule_index,
+            rule=route.rule,
+            client=route.client,
+            target_bucket=route.target_bucket,
+            target_key=None if key is None else route.to_target_key(key),
+            fallback=route.fallback,
+            readonly=route.readonly,
+        )
+
+    @property
+    def url(self) -> str:
+        """The caller's ``s3://bucket/key``."""
+        return f"s3://{self.bucket}" + ("" if self.key is None else f"/{self.key}")
+
+    @property
+    def target_url(self) -> str:
+        """``s3://target_bucket/target_key`` on the serving client."""
+        return f"s3://{self.target_bucket}" + ("" if self.target_key is None else f"/{self.target_key}")
+
+    def __str__(self) -> str:
+        extra = "".join(
+            [
+                f", falls back to {', '.join(self.fallback)}" if self.fallback else "",
+                ", read-only" if self.readonly else "",
+            ]
+        )
+        return f"{self.url} -> client {self.client!r} {self.target_url} (rule {self.rule_index}{extra})"
 
 
 class _RangeMin:
@@ -241,6 +295,11 @@ class RuleTable:
     def route(self, bucket: str, key: str) -> Route:
         """The route of a call on one object."""
         return self.matcher(bucket).route(key)
+
+    def decide(self, bucket: str, key: str | None = None) -> RouteDecision:
+        """The routing decision for a call on ``bucket`` (and ``key``), as a value."""
+        route = self.route_bucket(bucket) if key is None else self.route(bucket, key)
+        return RouteDecision.of(route, key)
 
     def route_bucket(self, bucket: str) -> Route:
         """The route of a call that names a bucket and no key: the first rule without a prefix."""

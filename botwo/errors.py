@@ -45,7 +45,11 @@ class BotwoError(Exception):
 
 
 class ConfigError(BotwoError, ValueError):
-    """The clients mapping or the rule table passed to :func:`botwo.client` is wrong."""
+    """The clients, the rule table or the configuration file given to botwo is wrong.
+
+    Errors about a configuration file start with the file's path (and, for bad syntax,
+    the line); errors about one field name it as a dotted path (``clients.lakefs.verify``).
+    """
 
 
 class RuleError(ConfigError):
@@ -56,18 +60,19 @@ class RuleError(ConfigError):
     (``None`` when the rule as a whole is wrong, e.g. not a mapping).
     """
 
-    def __init__(self, index: int | None, field: str | None, problem: str) -> None:
+    def __init__(self, index: int | None, field: str | None, problem: str, origin: str | None = None) -> None:
         self.index = index
         self.field = field
         self.problem = problem
+        self.origin = origin
         if index is not None:
             where = f"mapping[{index}]" + (f".{field}" if field else "")
         else:
             where = f"Rule.{field}" if field else "mapping"
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{origin}: {where}: {problem}" if origin else f"{where}: {problem}")
 
-    def __reduce__(self) -> tuple[type[RuleError], tuple[int | None, str | None, str]]:
-        return (type(self), (self.index, self.field, self.problem))
+    def __reduce__(self) -> tuple[type[RuleError], tuple[int | None, str | None, str, str | None]]:
+        return (type(self), (self.index, self.field, self.problem, self.origin))
 
 
 class RoutingError(BotwoError, ValueError):

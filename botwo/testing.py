@@ -118,6 +118,22 @@ class LocalS3Server:
         options.update(kwargs)
         return boto3.client("s3", **options)
 
+    def client_config(self, **fields: Any) -> dict[str, Any]:
+        """This server as one ``clients`` table of a botwo configuration (``fields`` override).
+
+        ``client_config(aws_secret_access_key="${LAKE_SECRET}")`` keeps the secret out of
+        the configuration: set that variable to :attr:`secret_key` in the environment.
+        """
+        table: dict[str, Any] = {
+            "endpoint_url": self.endpoint_url,
+            "region_name": self.region,
+            "aws_access_key_id": self.access_key,
+            "aws_secret_access_key": self.secret_key,
+            "config": {"s3": {"addressing_style": "path"}, "retries": {"mode": "standard"}},
+        }
+        table.update(fields)
+        return table
+
     def reset(self) -> None:
         """Forget every bucket and object."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")

@@ -97,11 +97,6 @@ def test_the_clients_must_be_a_dict(clients: dict[str, Any]) -> None:
         botwo.client([clients["s3"]], [CATCH_ALL])  # type: ignore[arg-type]
 
 
-def test_a_service_name_is_reserved_for_declarative_config() -> None:
-    with pytest.raises(ConfigError, match="reserved for declarative configuration"):
-        botwo.client("s3")  # type: ignore[arg-type]
-
-
 def test_rule_objects_and_dicts_mix(clients: dict[str, Any]) -> None:
     s3 = botwo.client(clients, [Rule(bucket_name="a", client="lakefs", key_prefix="x/"), CATCH_ALL])
     assert s3.rules == (

@@ -1,0 +1,595 @@
+"""Declarative configuration: the clients and the mapping from a file, a dict and the environment.
+
+Theory of operation
+-------------------
+A configuration *document* is plain data, read from TOML, YAML or JSON or given as a dict::
+
+    clients:  name -> the keyword arguments of boto3.client (endpoint_url, region_name,
+              aws_access_key_id, ..., verify), plus profile_name and a ``config`` table
+              of botocore Config options
+    mapping:  the rule list, every field a rule has
+    copy:     the fields of botwo.CopyConfig (optional)
+
+:func:`resolve` turns a document and an environment (a plain mapping) into
+:class:`Settings`: it checks every field, substitutes ``${VAR}`` (and ``${VAR:-default}``)
+references, and applies the per-client overrides ``BOTWO_CLIENT_<NAME>_<FIELD>``. It is
+pure: no files are read and no boto3 client is made. :func:`read_file` parses a file
+(a syntax error names the line); :func:`find_config` says which file
+``botwo.client("s3")`` reads; :meth:`ClientSettings.build` makes a boto3 client.
+
+Settings keep the document as written, ``${VAR}`` references unexpanded, and pickle as
+that document: the process that unpickles them resolves it against its own environment,
+so secrets that came from the environment never travel.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import difflib
+import inspect
+import json
+import os
+import re
+import sys
+import tomllib
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import boto3.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+
+from ._copy import CopyConfig
+from ._rules import Rule, parse_mapping
+from .errors import ConfigError, RuleError
+
+__all__ = [
+    "CLIENT_FIELDS",
+    "ENV_CONFIG",
+    "ENV_PREFIX",
+    "ClientSettings",
+    "Settings",
+    "env_name",
+    "find_config",
+    "load",
+    "read_file",
+    "resolve",
+    "user_config_dir",
+]
+
+#: The environment variable that names the configuration file.
+ENV_CONFIG = "BOTWO_CONFIG"
+#: Per-client overrides: ``BOTWO_CLIENT_<NAME>_<FIELD>``, e.g. ``BOTWO_CLIENT_LAKEFS_ENDPOINT_URL``.
+ENV_PREFIX = "BOTWO_CLIENT_"
+#: The file name looked for in the working directory and the user's config directory.
+FILE_NAME = "botwo.toml"
+
+# The keyword arguments of the installed boto3's ``Session.client``, read from its
+# signature rather than kept by hand; ``config`` is a table of botocore Config options.
+_BOTO3_FIELDS = tuple(
+    name
+    for name in inspect.signature(boto3.session.Session.client).parameters
+    if name not in ("self", "service_name", "config")
+)
+#: The fields of one client's table.
+CLIENT_FIELDS: tuple[str, ...] = (*_BOTO3_FIELDS, "profile_name", "config")
+_TOP_FIELDS = ("clients", "mapping", "copy")
+_COPY_FIELDS = tuple(f.name for f in attrs.fields(CopyConfig))
+_CONFIG_OPTIONS = tuple(Config.OPTION_DEFAULTS)
+_BOOL_FIELDS = frozenset({"use_ssl"})
+_BOOL_OR_PATH_FIELDS = frozenset({"verify"})
+#: Fields never shown, logged or put in an error message.
+SECRET_FIELDS = frozenset({"aws_secret_access_key", "aws_session_token"})
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+
+_REFERENCE = re.compile(r"\$(?:(\$)|\{([^}]*)\})")
+_VAR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
+
+
+# -- plain helpers ------------------------------------------------------------------
+
+
+def _error(origin: str, where: str, problem: str) -> ConfigError:
+    return ConfigError(f"{origin}: {where}: {problem}" if where else f"{origin}: {problem}")
+
+
+def _unknown(origin: str, where: str, name: object, known: tuple[str, ...]) -> ConfigError:
+    close = difflib.get_close_matches(str(name), known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return _error(origin, where, f"unknown field {name!r}{hint}; fields are {', '.join(known)}")
+
+
+def _type_name(value: object) -> str:
+    return {dict: "table", list: "list", str: "string", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def env_name(client: str) -> str:
+    """A client's name as it appears in ``BOTWO_CLIENT_<NAME>_<FIELD>``: upper case, and
+    every character other than a letter or a digit turned into ``_``."""
+    return re.sub(r"[^A-Z0-9]", "_", client.upper())
+
+
+def _parse_bool(value: str) -> bool | None:
+    lowered = value.strip().lower()
+    return True if lowered in _TRUE else False if lowered in _FALSE else None
+
+
+# -- ${VAR} interpolation -----------------------------------------------------------
+
+
+@attrs.frozen
+class _Expanded:
+    value: Any
+    #: The environment variables the value was made from.
+    variables: tuple[str, ...]
+
+
+def _expand(text: str, environ: Mapping[str, str], origin: str, where: str) -> _Expanded:
+    """``${VAR}`` and ``${VAR:-default}`` from ``environ``; ``$$`` is a literal ``$``."""
+    used: list[str] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(1):
+            return "$"
+        body = match.group(2)
+        parsed = _VAR.fullmatch(body)
+        if parsed is None:
+            raise _error(
+                origin,
+                where,
+                f"${{{body}}} is not a variable reference: write ${{NAME}} or ${{NAME:-default}} "
+                "(NAME: letters, digits, _), or $$ for a literal $",
+            )
+        name, default = parsed.group(1), parsed.group(2)
+        used.append(name)
+        value = environ.get(name)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                raise _error(origin, where, f"${{{name}}} is not set in the environment")
+            return default
+        return value
+
+    if "$" not in text:
+        return _Expanded(text, ())
+    return _Expanded(_REFERENCE.sub(substitute, text), tuple(used))
+
+
+def _expand_tree(value: Any, environ: Mapping[str, str], origin: str, where: str) -> Any:
+    """Every string inside lists and tables expanded."""
+    if isinstance(value, str):
+        return _expand(value, environ, origin, where).value
+    if isinstance(value, Mapping):
+        return {k: _expand_tree(v, environ, origin, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_tree(v, environ, origin, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+# -- the values -------------------------------------------------------------------
+
+
+def _safe_endpoint(url: str | None) -> str | None:
+    """An endpoint URL without any user:password part."""
+    if url is None:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+@attrs.frozen(repr=False)
+class ClientSettings:
+    """One underlying client as configured: what :meth:`build` passes to boto3.
+
+    ``options`` holds the resolved keyword arguments of ``boto3.client``, secrets
+    included; :meth:`describe` and ``repr`` never show a secret.
+    """
+
+    name: str
+    options: Mapping[str, Any]
+    profile_name: str | None
+    config_options: Mapping[str, Any]
+    #: Where each field's value came from: ``"file"``, ``"$VAR"`` or ``"BOTWO_CLIENT_..."``.
+    sources: Mapping[str, str]
+
+    def botocore_config(self) -> Config | None:
+        """The ``botocore.config.Config`` of the ``config`` table (None when it is empty)."""
+        return Config(**self.config_options) if self.config_options else None
+
+    def build(self, **config_overrides: Any) -> Any:
+        """A boto3 S3 client made from its own ``boto3.Session`` (its own credentials).
+
+        ``config_overrides`` are botocore Config options merged over the ``config`` table
+        (``botwo check`` probes with short timeouts this way).
+        """
+        try:
+            session = boto3.session.Session(profile_name=self.profile_name)
+            options = {**self.config_options, **config_overrides}
+            config = Config(**options) if options else None
+            return session.client("s3", config=config, **self.options)
+        except BotoCoreError as err:  # e.g. ProfileNotFound
+            raise ConfigError(f"clients.{self.name}: cannot make the boto3 client: {err}") from err
+
+    def describe(self) -> dict[str, str]:
+        """A summary without secrets: endpoint, region, profile, where credentials come from."""
+        out: dict[str, str] = {
+            "endpoint_url": _safe_endpoint(self.options.get("endpoint_url")) or "(boto3 default)",
+            "region_name": self.options.get("region_name") or "(boto3 default)",
+        }
+        if self.profile_name:
+            out["profile_name"] = self.profile_name
+        key_id = self.options.get("aws_access_key_id")
+        if key_id:
+            shown = f"access key ****{key_id[-4:]}" if len(key_id) > 8 else "access key ****"
+            secret = self.sources.get("aws_secret_access_key")
+            out["credentials"] = f"{shown}, secret {_describe_source(secret)}" if secret else shown
+        elif self.profile_name:
+            out["credentials"] = f"profile {self.profile_name!r}"
+        else:
+            out["credentials"] = "boto3's default chain"
+        return out
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.describe().items())
+        return f"ClientSettings({self.name!r}, {fields})"
+
+
+def _describe_source(source: str) -> str:
+    return "from the config file" if source == "file" else f"from {source}"
+
+
+@attrs.frozen(repr=False)
+class Settings:
+    """A resolved configuration: the clients to build, the rules and the copy settings.
+
+    It pickles as the document it came from (``${VAR}`` references unexpanded) and is
+    resolved again, against that process's environment, when unpickled.
+    """
+
+    clients: Mapping[str, ClientSettings]
+    rules: tuple[Rule, ...]
+    copy: CopyConfig | None
+    #: Where the configuration came from: a file path, or ``"<dict>"``.
+    origin: str
+    document: Mapping[str, Any] = attrs.field(eq=False)
+
+    def build_clients(self) -> dict[str, Any]:
+        """One boto3 S3 client per configured client, in the configured order."""
+        try:
+            return {name: spec.build() for name, spec in self.clients.items()}
+        except ConfigError as err:
+            raise ConfigError(f"{self.origin}: {err}") from err.__cause__
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (_reresolve, (dict(self.document), self.origin))
+
+    def __repr__(self) -> str:
+        return f"<botwo.Settings from {self.origin}: clients {list(self.clients)}, {len(self.rules)} rules>"
+
+
+def _reresolve(document: Mapping[str, Any], origin: str) -> Settings:
+    return resolve(document, os.environ, origin)
+
+
+# -- resolving a document ---------------------------------------------------------
+
+
+def _check_env_names(names: list[str], origin: str) -> dict[str, str]:
+    by_env: dict[str, str] = {}
+    for name in names:
+        other = by_env.setdefault(env_name(name), name)
+        if other != name:
+            raise _error(
+                origin,
+                "clients",
+                f"clients {other!r} and {name!r} have the same environment name "
+                f"{ENV_PREFIX}{env_name(name)}_...: rename one",
+            )
+    return by_env
+
+
+def _overrides(
+    environ: Mapping[str, str], by_env: Mapping[str, str], origin: str
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """``{client: {field: (value, variable)}}`` from ``BOTWO_CLIENT_<NAME>_<FIELD>``."""
+    fields = {f.upper(): f for f in CLIENT_FIELDS if f != "config"}
+    found: dict[str, dict[str, tuple[str, str]]] = {}
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        rest = variable[len(ENV_PREFIX) :]
+        matches = [
+            (client, fields[rest[len(env) + 1 :]])
+            for env, client in by_env.items()
+            if rest.startswith(env + "_") and rest[len(env) + 1 :] in fields
+        ]
+        if not matches:
+            known = ", ".join(f"{ENV_PREFIX}{e}_<FIELD>" for e in sorted(by_env))
+            raise _error(
+                origin,
+                "",
+                f"the environment variable {variable} names no configured client and field "
+                f"(expected one of {known}; FIELD is one of {', '.join(sorted(fields))})",
+            )
+        if len(matches) > 1:
+            raise _error(
+                origin,
+                "",
+                f"the environment variable {variable} is ambiguous: it could set "
+                + " or ".join(f"clients.{c}.{f}" for c, f in matches),
+            )
+        client, field = matches[0]
+        found.setdefault(client, {})[field] = (environ[variable], variable)
+    return found
+
+
+def _flatten_options(options: Mapping[str, Any], origin: str, where: str) -> dict[str, Any]:
+    """A ``config`` table, dotted keys (``"s3.addressing_style"``) made nested."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if not isinstance(key, str):
+            raise _error(origin, where, f"option names must be strings, got {key!r}")
+        head, _, rest = key.partition(".")
+        if head not in _CONFIG_OPTIONS:
+            close = difflib.get_close_matches(head, _CONFIG_OPTIONS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _error(
+                origin, where, f"unknown botocore Config option {head!r}{hint}; see botocore.config.Config"
+            )
+        if rest:
+            inner = out.setdefault(head, {})
+            if not isinstance(inner, dict):
+                raise _error(origin, f"{where}.{head}", "is given both as a value and as a table")
+            inner.update(_nest(rest, value))
+        elif isinstance(value, Mapping) and isinstance(out.get(head), dict):
+            out[head].update(value)
+        else:
+            out[head] = dict(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def _nest(dotted: str, value: Any) -> dict[str, Any]:
+    head, _, rest = dotted.partition(".")
+    return {head: _nest(rest, value) if rest else value}
+
+
+def _client_value(
+    field: str, value: Any, variables: tuple[str, ...], origin: str, where: str
+) -> tuple[Any, str]:
+    """A checked client field and where it came from."""
+    source = "file" if not variables else "$" + ", $".join(variables)
+    if field in _BOOL_FIELDS or field in _BOOL_OR_PATH_FIELDS:
+        if isinstance(value, bool):
+            return value, source
+        if isinstance(value, str):
+            parsed = _parse_bool(value)
+            if parsed is not None:
+                return parsed, source
+            if field in _BOOL_OR_PATH_FIELDS and value:
+                return value, source  # a CA bundle's path
+        expected = "true, false or a CA bundle path" if field in _BOOL_OR_PATH_FIELDS else "true or false"
+        raise _error(origin, where, f"expected {expected}, got {_type_name(value)} {value!r}")
+    if not isinstance(value, str):
+        shown = "<hidden>" if field in SECRET_FIELDS else repr(value)
+        raise _error(origin, where, f"expected a string, got {_type_name(value)} {shown}")
+    return value, source
+
+
+def _client_settings(
+    name: str,
+    table: Any,
+    overrides: Mapping[str, tuple[str, str]],
+    environ: Mapping[str, str],
+    origin: str,
+) -> ClientSettings:
+    where = f"clients.{name}"
+    if not isinstance(table, Mapping):
+        raise _error(origin, where, f"expected a table of boto3.client options, got {_type_name(table)}")
+    options: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    config_options: dict[str, Any] = {}
+    for field, raw in table.items():
+        if field not in CLIENT_FIELDS:
+            raise _unknown(origin, where, field, CLIENT_FIELDS)
+        if raw is None or field in overrides:  # null (JSON, YAML) is absent; the environment wins
+            continue
+        if field == "config":
+            if not isinstance(raw, Mapping):
+                raise _error(origin, f"{where}.config", f"expected a table, got {_type_name(raw)}")
+            config_options = _flatten_options(
+                _expand_tree(raw, environ, origin, f"{where}.config"), origin, f"{where}.config"
+            )
+            continue
+        expanded = (
+            _expand(raw, environ, origin, f"{where}.{field}") if isinstance(raw, str) else _Expanded(raw, ())
+        )
+        options[field], sources[field] = _client_value(
+            field, expanded.value, expanded.variables, origin, f"{where}.{field}"
+        )
+    for field, (value, variable) in overrides.items():
+        checked, _ = _client_value(field, value, (), origin, f"{where}.{field} (from {variable})")
+        options[field], sources[field] = checked, variable
+    profile = options.pop("profile_name", None)
+    try:
+        Config(**config_options)
+    except (TypeError, ValueError, BotoCoreError) as err:
+        raise _error(origin, f"{where}.config", f"not valid botocore Config options: {err}") from None
+    return ClientSettings(
+        name=name,
+        options=options,
+        profile_name=profile,
+        config_options=config_options,
+        sources=sources,
+    )
+
+
+def _copy_settings(table: Any, environ: Mapping[str, str], origin: str) -> CopyConfig:
+    if not isinstance(table, Mapping):
+        raise _error(origin, "copy", f"expected a table of CopyConfig fields, got {_type_name(table)}")
+    for field in table:
+        if field not in _COPY_FIELDS:
+            raise _unknown(origin, "copy", field, _COPY_FIELDS)
+    try:
+        return CopyConfig(**_expand_tree(dict(table), environ, origin, "copy"))
+    except ConfigError as err:
+        raise _error(origin, "copy", str(err)) from None
+
+
+def resolve(document: Any, environ: Mapping[str, str], origin: str = "<dict>") -> Settings:
+    """Check a configuration document and resolve it against ``environ``.
+
+    Raises :class:`ConfigError` (:class:`RuleError` for a rule) whose message starts with
+    ``origin`` and names the field as a dotted path.
+    """
+    if not isinstance(document, Mapping):
+        raise _error(origin, "", f"expected a table with 'clients' and 'mapping', got {_type_name(document)}")
+    for field in document:
+        if field not in _TOP_FIELDS:
+            raise _unknown(origin, "", field, _TOP_FIELDS)
+    for field in ("clients", "mapping"):
+        if field not in document:
+            raise _error(origin, field, "is required")
+    document = _copy.deepcopy(dict(document))
+    tables = document["clients"]
+    if not isinstance(tables, Mapping) or not tables:
+        raise _error(origin, "clients", "expected a non-empty table of name -> boto3.client options")
+    names = [str(n) for n in tables]
+    by_env = _check_env_names(names, origin)
+    overrides = _overrides(environ, by_env, origin)
+    clients = {
+        str(name): _client_settings(str(name), table, overrides.get(str(name), {}), environ, origin)
+        for name, table in tables.items()
+    }
+    mapping = document["mapping"]
+    if not isinstance(mapping, list):
+        raise _error(origin, "mapping", f"expected a list of rules, got {_type_name(mapping)}")
+    try:
+        rules = parse_mapping(_expand_tree(mapping, environ, origin, "mapping"), list(clients))
+    except RuleError as err:
+        raise RuleError(err.index, err.field, err.problem, origin) from None
+    copy = _copy_settings(document["copy"], environ, origin) if "copy" in document else None
+    return Settings(clients=clients, rules=rules, copy=copy, origin=origin, document=document)
+
+
+# -- files --------------------------------------------------------------------------
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a TOML (``.toml``), YAML (``.yaml``/``.yml``) or JSON (``.json``) file.
+
+    A syntax error raises :class:`ConfigError` as ``path:line:column: problem``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise ConfigError(
+            f"{path}: unknown configuration format {suffix or '(none)'!r}: use .toml, .yaml or .json"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the configuration file: {err}") from None
+    document: Any
+    if suffix == ".toml":
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            message = str(err)
+            found = _TOML_POSITION.search(message)
+            if found is None:
+                raise ConfigError(f"{path}: invalid TOML: {message}") from None
+            line, column = found.groups()
+            raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {message[: found.start()]}") from None
+    elif suffix == ".json":
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+    else:
+        document = _read_yaml(path, text)
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"{path}: expected a table with 'clients' and 'mapping', got {_type_name(document)}"
+        )
+    return document
+
+
+def _read_yaml(path: Path, text: str) -> Any:
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigError(f"{path}: reading YAML needs PyYAML: pip install 'botwo[yaml]'") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {err.problem or err}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from None
+
+
+def user_config_dir(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> Path:
+    """botwo's directory in the user's configuration directory.
+
+    ``$XDG_CONFIG_HOME/botwo`` (default ``~/.config/botwo``) on Linux and other Unixes,
+    ``~/Library/Application Support/botwo`` on macOS, ``%APPDATA%\\botwo`` on Windows.
+    """
+    home = Path(environ.get("HOME") or Path.home())
+    if platform == "win32":
+        return Path(environ.get("APPDATA") or home / "AppData" / "Roaming") / "botwo"
+    if platform == "darwin":
+        return home / "Library" / "Application Support" / "botwo"
+    return Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "botwo"
+
+
+def _candidates(environ: Mapping[str, str], cwd: Path) -> Iterator[tuple[Path, str]]:
+    yield cwd / FILE_NAME, f"./{FILE_NAME}"
+    yield user_config_dir(environ) / FILE_NAME, "the user config directory"
+
+
+def find_config(environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Path:
+    """The file that ``botwo.client("s3")`` reads: ``$BOTWO_CONFIG``, else ``./botwo.toml``,
+    else ``botwo.toml`` in :func:`user_config_dir`."""
+    named = environ.get(ENV_CONFIG)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such configuration file (named by ${ENV_CONFIG})")
+        return path
+    looked = []
+    for path, _ in _candidates(environ, cwd or Path.cwd()):
+        if path.is_file():
+            return path
+        looked.append(str(path))
+    raise ConfigError(
+        f"no botwo configuration found: ${ENV_CONFIG} is not set and there is no "
+        + " nor ".join(looked)
+        + "; write one (see the configuration reference) or pass config=... to botwo.client"
+    )
+
+
+def load(config: Settings | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> Settings:
+    """Settings from a file path, a dict, or (``None``) the file :func:`find_config` finds."""
+    if isinstance(config, Settings):
+        return config
+    if isinstance(config, Mapping):
+        return resolve(config, os.environ, "<dict>")
+    if config is None:
+        config = find_config()
+    if not isinstance(config, str | os.PathLike):
+        raise ConfigError(f"config must be a path, a dict or botwo.Settings, got {type(config).__name__}")
+    return resolve(read_file(config), os.environ, os.fspath(config))

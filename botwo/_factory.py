@@ -1,0 +1,177 @@
+"""Building a routing client (or resource) from boto3 clients and rules, or from configuration.
+
+The argument forms of :func:`botwo.client` and :func:`botwo.resource`:
+
+* ``client(clients, mapping)``: a dict of boto3 S3 clients and the rule list;
+* ``client("s3")``: the configuration file that :func:`botwo._config.find_config` finds;
+* ``client("s3", config=path_or_dict_or_settings)``: that configuration.
+
+A client built from configuration remembers its :class:`~botwo._config.Settings`, so it
+pickles (and is rebuilt from them) and shows where its configuration came from.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._client import RoutingClient, client_class
+from ._config import Settings, load
+from ._copy import CopyConfig
+from ._rules import Rule, parse_mapping
+from .errors import ConfigError, OverlappingTargetsWarning, RuleError, ShadowedRuleWarning
+
+__all__ = ["client", "from_settings", "resource"]
+
+ConfigSource = Settings | Mapping[str, Any] | str | os.PathLike[str] | None
+
+
+def _check_clients(
+    clients: Mapping[str, Any], rules_by_client: Mapping[str, tuple[int, str]]
+) -> dict[str, Any]:
+    for name, candidate in clients.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"client names must be non-empty strings, got {name!r}")
+        used = rules_by_client.get(name)
+        where = f"clients[{name!r}]" + (
+            f" (used by mapping[{used[0]}].{used[1]})" if used is not None else ""
+        )
+        model = getattr(getattr(candidate, "meta", None), "service_model", None)
+        service = getattr(model, "service_name", None)
+        if service != "s3":
+            what = f"a {service!r} client" if service else type(candidate).__name__
+            if used is not None:
+                raise RuleError(used[0], used[1], f"{where} is not an S3 client: got {what}")
+            raise ConfigError(f"{where} is not an S3 client: got {what}")
+    return dict(clients)
+
+
+def _assemble(
+    clients: Mapping[str, Any],
+    rules: tuple[Rule, ...],
+    copy_config: CopyConfig | None,
+    stacklevel: int,
+) -> RoutingClient:
+    first_use: dict[str, tuple[int, str]] = {}
+    for i, rule in enumerate(rules):
+        for name in (rule.client, *rule.fallback):
+            first_use.setdefault(name, (i, "client" if name == rule.client else "fallback"))
+    checked = _check_clients(clients, first_use)
+    cls = client_class(checked[rules[0].client].meta.service_model)
+    if copy_config is not None and not isinstance(copy_config, CopyConfig):
+        raise ConfigError(f"copy_config must be a botwo.CopyConfig, got {type(copy_config).__name__}")
+    routing = cls(checked, rules, copy_config)
+    for shadowed, by in routing._table.shadowed():
+        warnings.warn(
+            ShadowedRuleWarning(
+                f"mapping[{shadowed}] ({rules[shadowed].to_dict()}) can never match: "
+                f"mapping[{by}] ({rules[by].to_dict()}) matches every call it would"
+            ),
+            stacklevel=stacklevel,
+        )
+    for i, j, client_name, target, space in routing._table.overlaps():
+        warnings.warn(
+            OverlappingTargetsWarning(
+                f"mapping[{i}] and mapping[{j}] put different caller keys into one target "
+                f"namespace (client {client_name!r}, bucket {target!r}, keys under {space!r}): "
+                "a listing through one would show the other's objects"
+            ),
+            stacklevel=stacklevel,
+        )
+    return routing
+
+
+def from_settings(
+    settings: Settings, copy_config: CopyConfig | None = None, *, stacklevel: int = 2
+) -> RoutingClient:
+    """A routing client over the boto3 clients that ``settings`` describe."""
+    routing = _assemble(
+        settings.build_clients(), settings.rules, copy_config or settings.copy, stacklevel + 1
+    )
+    routing._settings = settings
+    routing._explicit_copy_config = copy_config
+    return routing
+
+
+def client(
+    clients: Mapping[str, Any] | str = "s3",
+    mapping: Sequence[Mapping[str, Any] | Rule] | None = None,
+    *,
+    config: ConfigSource = None,
+    copy_config: CopyConfig | None = None,
+    **boto3_options: Any,
+) -> RoutingClient:
+    """A client that looks like ``boto3.client("s3")`` and routes every call by rules.
+
+    Two forms:
+
+    * ``botwo.client("s3")`` or ``botwo.client("s3", config=...)``: clients and rules
+      from declarative configuration: a file path (TOML, YAML or JSON), a dict, or
+      :class:`botwo.Settings`; with no ``config``, the file named by ``$BOTWO_CONFIG``,
+      else ``./botwo.toml``, else ``botwo.toml`` in the user's config directory. So
+      ``boto3.client("s3")`` -> ``botwo.client("s3")`` is the whole change. A client
+      built this way pickles (it is rebuilt from the configuration on the other side).
+    * ``botwo.client(clients, mapping)``: ``clients`` maps names to boto3 S3 clients
+      (each with its own endpoint, credentials and config) and ``mapping`` is the ordered
+      rule list (dicts or :class:`Rule`).
+
+    The first rule that matches a call serves it, and the rules must end with a catch-all
+    (``{"bucket_name": "*", "client": ...}``). Raises :class:`ConfigError` /
+    :class:`RuleError` naming the file, rule index and field; warns
+    :class:`ShadowedRuleWarning` for a rule that can never match and
+    :class:`OverlappingTargetsWarning` for two rules that share a target namespace.
+
+    ``copy_config`` (a :class:`CopyConfig`) tunes copies between two clients, which botwo
+    streams through this process: part size, parts in flight, source streams (it
+    overrides the configuration's ``copy`` table).
+    """
+    if boto3_options:
+        names = ", ".join(sorted(boto3_options))
+        raise ConfigError(
+            f"botwo.client does not take boto3.client options ({names}): each underlying "
+            "client has its own; set them in the configuration's clients tables (or build "
+            "the boto3 clients yourself and pass botwo.client({name: client}, mapping))"
+        )
+    if isinstance(clients, str):
+        if clients != "s3":
+            raise ConfigError(f"botwo routes S3 only: botwo.client({clients!r}) is not supported")
+        if mapping is not None:
+            raise ConfigError(
+                "botwo.client('s3', mapping): with a service name, the clients and the mapping "
+                "come from configuration (config=...); to pass rules directly, pass the boto3 "
+                "clients too: botwo.client({'s3': boto3.client('s3'), ...}, mapping)"
+            )
+        return from_settings(load(config), copy_config, stacklevel=3)
+    if config is not None:
+        raise ConfigError(
+            "botwo.client(clients, mapping, config=...): give either boto3 clients and a mapping, "
+            "or a configuration, not both"
+        )
+    if mapping is None:
+        raise ConfigError("botwo.client needs a mapping: a list of rules ending with a catch-all")
+    if not isinstance(clients, Mapping) or not clients:
+        raise ConfigError(
+            f"clients must be a non-empty dict of name -> boto3 S3 client, got {type(clients).__name__}"
+        )
+    rules = parse_mapping(mapping, list(clients))
+    return _assemble(clients, rules, copy_config, stacklevel=3)
+
+
+def resource(
+    clients: Mapping[str, Any] | str = "s3",
+    mapping: Sequence[Mapping[str, Any] | Rule] | None = None,
+    *,
+    config: ConfigSource = None,
+    copy_config: CopyConfig | None = None,
+    **boto3_options: Any,
+) -> Any:
+    """A boto3 S3 ``ServiceResource`` whose every call goes through a routing client.
+
+    Takes the same arguments as :func:`client`; ``resource.meta.client`` is that client.
+    """
+    from ._resource import service_resource
+
+    routing = client(clients, mapping, config=config, copy_config=copy_config, **boto3_options)
+    return service_resource(routing)

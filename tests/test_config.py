@@ -1,0 +1,611 @@
+"""Declarative configuration: one schema from TOML, YAML, JSON or a dict; ${VAR} and
+BOTWO_CLIENT_* overrides; where ``botwo.client("s3")`` looks; errors that name the file,
+the line and the field. The resolving core is pure, so most of this needs no server."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+import yaml
+from hypothesis import given
+
+import botwo
+from botwo import ConfigError, CopyConfig, Rule, RuleError
+from botwo._config import env_name, find_config, read_file, resolve, user_config_dir
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+DOCUMENT: dict[str, Any] = {
+    "clients": {
+        "s3": {"region_name": "us-east-1"},
+        "lakefs": {
+            "endpoint_url": "https://lakefs.example.com",
+            "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "aws_secret_access_key": "${LAKEFS_SECRET}",
+            "config": {
+                "request_checksum_calculation": "when_required",
+                "response_checksum_validation": "when_required",
+                "s3": {"addressing_style": "path"},
+                "retries": {"max_attempts": 5, "mode": "standard"},
+            },
+        },
+    },
+    "mapping": [
+        {"bucket_name": "bucket-a", "client": "lakefs", "key_prefix": "dev/"},
+        {
+            "bucket_name": "example-old-bucket",
+            "mapped_bucket_name": "example-repo",
+            "client": "lakefs",
+            "key_prefix": "main/",
+        },
+        {"bucket_name": "*", "client": "s3"},
+    ],
+}
+
+TOML = """\
+[clients.s3]
+region_name = "us-east-1"
+
+[clients.lakefs]
+endpoint_url = "https://lakefs.example.com"
+aws_access_key_id = "AKIAIOSFODNN7EXAMPLE"
+aws_secret_access_key = "${LAKEFS_SECRET}"
+
+[clients.lakefs.config]
+request_checksum_calculation = "when_required"
+response_checksum_validation = "when_required"
+s3.addressing_style = "path"
+retries = { max_attempts = 5, mode = "standard" }
+
+[[mapping]]
+bucket_name = "bucket-a"
+client = "lakefs"
+key_prefix = "dev/"
+
+[[mapping]]
+bucket_name = "example-old-bucket"
+mapped_bucket_name = "example-repo"
+client = "lakefs"
+key_prefix = "main/"
+
+[[mapping]]
+bucket_name = "*"
+client = "s3"
+"""
+
+ENV = {"LAKEFS_SECRET": SECRET}
+
+
+def _resolve(document: Any, environ: dict[str, str] | None = None) -> botwo.Settings:
+    return resolve(document, ENV if environ is None else environ, "test.toml")
+
+
+# -- the schema -----------------------------------------------------------------------
+
+
+def test_a_document_resolves_to_clients_and_rules() -> None:
+    settings = _resolve(DOCUMENT)
+    assert list(settings.clients) == ["s3", "lakefs"]
+    lakefs = settings.clients["lakefs"]
+    assert lakefs.options == {
+        "endpoint_url": "https://lakefs.example.com",
+        "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE",
+        "aws_secret_access_key": SECRET,
+    }
+    assert lakefs.config_options["s3"] == {"addressing_style": "path"}
+    config = lakefs.botocore_config()
+    assert config is not None
+    assert config.retries == {"max_attempts": 5, "mode": "standard"}
+    assert config.request_checksum_calculation == "when_required"
+    assert settings.clients["s3"].botocore_config() is None
+    assert settings.rules[1] == Rule(
+        bucket_name="example-old-bucket",
+        mapped_bucket_name="example-repo",
+        client="lakefs",
+        key_prefix="main/",
+    )
+    assert settings.copy is None
+
+
+def test_toml_yaml_json_and_a_dict_are_one_schema(tmp_path: Path) -> None:
+    files = {
+        "c.toml": TOML,
+        "c.yaml": yaml.safe_dump(DOCUMENT),
+        "c.yml": yaml.safe_dump(DOCUMENT, default_flow_style=True),
+        "c.json": json.dumps(DOCUMENT, indent=2),
+    }
+    expected = _resolve(DOCUMENT)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        got = _resolve(read_file(tmp_path / name))
+        assert got == expected, name
+        assert got.clients["lakefs"].config_options == expected.clients["lakefs"].config_options
+
+
+def test_every_rule_field_is_accepted() -> None:
+    rule = {
+        "bucket_name": "data",
+        "client": "lakefs",
+        "mapped_bucket_name": "repo",
+        "key_prefix": "main/",
+        "prefix": "raw/",
+        "strip_prefix": True,
+        "fallback": ["s3"],
+        "fallback_on_unreachable": True,
+        "readonly": True,
+    }
+    assert set(rule) == {f for f in botwo._rules.FIELDS}
+    settings = _resolve({**DOCUMENT, "mapping": [rule, {"bucket_name": "*", "client": "s3"}]})
+    assert settings.rules[0].to_dict() == rule
+
+
+def test_every_boto3_client_argument_is_a_field() -> None:
+    import inspect
+
+    import boto3.session
+
+    arguments = set(inspect.signature(boto3.session.Session.client).parameters) - {"self", "service_name"}
+    assert arguments | {"profile_name"} == set(botwo._config.CLIENT_FIELDS)
+
+
+def test_the_copy_table_is_a_copy_config() -> None:
+    settings = _resolve({**DOCUMENT, "copy": {"part_size": 16 * 2**20, "concurrency": 4}})
+    assert settings.copy == CopyConfig(part_size=16 * 2**20, concurrency=4)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"clinets": {}}, r"test.toml: unknown field 'clinets' \(did you mean 'clients'\?\)"),
+        ({"clients": {}}, r"test.toml: clients: expected a non-empty table"),
+        (
+            {"clients": {"s3": {"endpoint": "x"}}},
+            r"clients.s3: unknown field 'endpoint' \(did you mean 'endpoint_url'",
+        ),
+        (
+            {"clients": {"s3": "http://x"}},
+            r"clients.s3: expected a table of boto3.client options, got string",
+        ),
+        ({"clients": {"s3": {"region_name": 3}}}, r"clients.s3.region_name: expected a string, got int 3"),
+        ({"clients": {"s3": {"verify": 3}}}, r"clients.s3.verify: expected true, false or a CA bundle path"),
+        ({"clients": {"s3": {"use_ssl": "maybe"}}}, r"clients.s3.use_ssl: expected true or false"),
+        (
+            {"clients": {"s3": {"config": {"retris": {}}}}},
+            r"clients.s3.config: unknown botocore Config option 'retris' \(did you mean 'retries'",
+        ),
+        (
+            {"clients": {"s3": {"config": {"retries": {"mode": "sometimes"}}}}},
+            r"clients.s3.config: not valid botocore Config options",
+        ),
+        (
+            {"clients": {"s3": {"config": {"s3": {"addressing_style": "path"}, "s3.addressing_style": 1}}}},
+            r"clients.s3.config",
+        ),
+        ({"copy": {"part_size": 1}}, r"test.toml: copy: CopyConfig.part_size: must be between"),
+        ({"copy": {"parts": 1}}, r"copy: unknown field 'parts'"),
+        ({"mapping": {"bucket_name": "*"}}, r"mapping: expected a list of rules, got table"),
+    ],
+)
+def test_bad_fields_are_named(change: dict[str, Any], message: str) -> None:
+    document = {**DOCUMENT, **change}
+    if change.get("clients"):
+        document["mapping"] = [{"bucket_name": "*", "client": "s3"}]
+    with pytest.raises(ConfigError, match=message):
+        _resolve(document)
+
+
+def test_a_missing_section_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"test\.toml: mapping: is required"):
+        _resolve({"clients": DOCUMENT["clients"]})
+    with pytest.raises(ConfigError, match=r"test\.toml: expected a table"):
+        _resolve([DOCUMENT])
+
+
+def test_a_bad_rule_names_the_file_index_and_field() -> None:
+    mapping = [{"bucket_name": "a", "client": "lakfs"}, {"bucket_name": "*", "client": "s3"}]
+    with pytest.raises(RuleError, match=r"^test.toml: mapping\[0\].client: unknown client 'lakfs'") as info:
+        _resolve({**DOCUMENT, "mapping": mapping})
+    assert (info.value.index, info.value.field, info.value.origin) == (0, "client", "test.toml")
+    assert pickle.loads(pickle.dumps(info.value)).args == info.value.args
+
+
+def test_a_type_error_never_shows_a_secret() -> None:
+    clients = {"s3": {"aws_secret_access_key": 12345678987654321}}
+    with pytest.raises(ConfigError) as info:
+        _resolve({"clients": clients, "mapping": [{"bucket_name": "*", "client": "s3"}]})
+    assert "12345678987654321" not in str(info.value)
+    assert "<hidden>" in str(info.value)
+
+
+# -- ${VAR} and the environment ------------------------------------------------------
+
+
+def test_a_variable_that_is_not_set_is_named() -> None:
+    with pytest.raises(
+        ConfigError, match=r"clients.lakefs.aws_secret_access_key: \$\{LAKEFS_SECRET\} is not set"
+    ):
+        _resolve(DOCUMENT, {})
+
+
+def test_defaults_and_escapes() -> None:
+    clients = {"s3": {"endpoint_url": "${URL:-http://localhost:9000}", "region_name": "$${NOT}$HOME"}}
+    settings = _resolve({"clients": clients, "mapping": [{"bucket_name": "*", "client": "s3"}]}, {})
+    assert settings.clients["s3"].options == {
+        "endpoint_url": "http://localhost:9000",
+        "region_name": "${NOT}$HOME",
+    }
+    settings = _resolve(
+        {"clients": clients, "mapping": [{"bucket_name": "*", "client": "s3"}]}, {"URL": "http://x"}
+    )
+    assert settings.clients["s3"].options["endpoint_url"] == "http://x"
+
+
+def test_a_malformed_reference_is_an_error() -> None:
+    clients = {"s3": {"endpoint_url": "${1URL}"}}
+    with pytest.raises(ConfigError, match=r"clients.s3.endpoint_url: \$\{1URL\} is not a variable reference"):
+        _resolve({"clients": clients, "mapping": [{"bucket_name": "*", "client": "s3"}]}, {})
+
+
+def test_variables_reach_rules_and_config_options() -> None:
+    document = {
+        "clients": {"s3": {"config": {"s3": {"addressing_style": "${STYLE}"}}}, "lakefs": {}},
+        "mapping": [
+            {"bucket_name": "data", "client": "lakefs", "key_prefix": "${BRANCH}/"},
+            {"bucket_name": "*", "client": "s3"},
+        ],
+    }
+    settings = _resolve(document, {"STYLE": "virtual", "BRANCH": "main"})
+    assert settings.rules[0].key_prefix == "main/"
+    assert settings.clients["s3"].config_options == {"s3": {"addressing_style": "virtual"}}
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="$"), max_size=8)
+
+
+@given(parts=st.lists(st.tuples(_TEXT, st.text(max_size=8)), max_size=4), tail=_TEXT)
+def test_expansion_is_concatenation(parts: list[tuple[str, str]], tail: str) -> None:
+    """A template of literal text and ${V0}, ${V1}... expands to the text with the values in
+    place, whatever characters the values hold (a value is never expanded again)."""
+    environ = {f"V{i}": value for i, (_, value) in enumerate(parts)}
+    template = "".join(f"{text}${{V{i}}}" for i, (text, _) in enumerate(parts)) + tail
+    expected = "".join(text + value for text, value in parts) + tail
+    document = {
+        "clients": {"s3": {"endpoint_url": template}},
+        "mapping": [{"bucket_name": "*", "client": "s3"}],
+    }
+    if not expected:
+        return
+    assert _resolve(document, environ).clients["s3"].options["endpoint_url"] == expected
+
+
+def test_per_client_overrides_from_the_environment() -> None:
+    environ = {
+        **ENV,
+        "BOTWO_CLIENT_LAKEFS_ENDPOINT_URL": "http://127.0.0.1:8000",
+        "BOTWO_CLIENT_LAKEFS_VERIFY": "false",
+        "BOTWO_CLIENT_S3_PROFILE_NAME": "prod",
+    }
+    settings = _resolve(DOCUMENT, environ)
+    lakefs = settings.clients["lakefs"]
+    assert lakefs.options["endpoint_url"] == "http://127.0.0.1:8000"
+    assert lakefs.options["verify"] is False
+    assert lakefs.sources["endpoint_url"] == "BOTWO_CLIENT_LAKEFS_ENDPOINT_URL"
+    assert lakefs.sources["aws_secret_access_key"] == "$LAKEFS_SECRET"
+    assert settings.clients["s3"].profile_name == "prod"
+
+
+def test_an_override_wins_over_the_file() -> None:
+    # The file's ${LAKEFS_SECRET} is not even looked up when the override sets the field.
+    environ = {"BOTWO_CLIENT_LAKEFS_AWS_SECRET_ACCESS_KEY": SECRET}
+    lakefs = _resolve(DOCUMENT, environ).clients["lakefs"]
+    assert lakefs.options["aws_secret_access_key"] == SECRET
+    assert lakefs.sources["aws_secret_access_key"] == "BOTWO_CLIENT_LAKEFS_AWS_SECRET_ACCESS_KEY"
+
+
+def test_client_names_become_environment_names() -> None:
+    assert env_name("lake-fs.prod") == "LAKE_FS_PROD"
+    document = {
+        "clients": {"lake-fs": {}, "s3": {}},
+        "mapping": [{"bucket_name": "*", "client": "s3"}],
+    }
+    settings = _resolve(document, {"BOTWO_CLIENT_LAKE_FS_REGION_NAME": "eu-west-1"})
+    assert settings.clients["lake-fs"].options == {"region_name": "eu-west-1"}
+
+
+@pytest.mark.parametrize(
+    ("clients", "environ", "message"),
+    [
+        (
+            {"lakefs": {}},
+            {"BOTWO_CLIENT_LAKFS_ENDPOINT_URL": "x"},
+            "BOTWO_CLIENT_LAKFS_ENDPOINT_URL names no configured client",
+        ),
+        ({"lakefs": {}}, {"BOTWO_CLIENT_LAKEFS_ENDPOINT": "x"}, "names no configured client and field"),
+        ({"lake-fs": {}, "lake_fs": {}}, {}, "have the same environment name BOTWO_CLIENT_LAKE_FS_"),
+        (
+            {"lakefs": {}},
+            {"BOTWO_CLIENT_LAKEFS_USE_SSL": "sometimes"},
+            r"clients.lakefs.use_ssl \(from BOTWO_CLIENT_LAKEFS_USE_SSL\)",
+        ),
+    ],
+)
+def test_bad_overrides_are_named(clients: dict[str, Any], environ: dict[str, str], message: str) -> None:
+    document = {"clients": clients, "mapping": [{"bucket_name": "*", "client": next(iter(clients))}]}
+    with pytest.raises(ConfigError, match=message):
+        _resolve(document, environ)
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("c.toml", '[clients.s3]\nregion_name = "x"\nendpoint_url = \n', r"c.toml:3:\d+: invalid TOML"),
+        ("c.json", '{\n  "clients": {\n    "s3": {,}\n  }\n}\n', r"c.json:3:\d+: invalid JSON"),
+        ("c.yaml", "clients:\n  s3:\n    region_name: [x\nmapping: []\n", r"c.yaml:\d+:\d+: invalid YAML"),
+        ("c.yaml", "- just\n- a list\n", r"c.yaml: expected a table"),
+        ("c.ini", "[clients]\n", r"c.ini: unknown configuration format '.ini'"),
+    ],
+)
+def test_syntax_errors_name_the_file_and_line(tmp_path: Path, name: str, text: str, message: str) -> None:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        read_file(tmp_path / name)
+
+
+def test_yaml_errors_point_at_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("clients:\n  s3: {}\nmapping:\n  - bucket_name: '*'\n    client: s3\n  bad: [\n")
+    with pytest.raises(ConfigError) as info:
+        read_file(path)
+    line = int(re.search(r"c\.yaml:(\d+):", str(info.value)).group(1))  # type: ignore[union-attr]
+    assert line >= 6
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope.toml: no such configuration file"):
+        botwo.load_config(tmp_path / "nope.toml")
+
+
+def test_where_the_configuration_is_found(tmp_path: Path) -> None:
+    home, cwd, xdg = tmp_path / "home", tmp_path / "work", tmp_path / "xdg"
+    for d in (home, cwd, xdg / "botwo"):
+        d.mkdir(parents=True)
+    env: dict[str, str] = {"HOME": str(home)}
+    with pytest.raises(ConfigError, match=r"no botwo configuration found: \$BOTWO_CONFIG is not set"):
+        find_config(env, cwd)
+    (home / ".config" / "botwo").mkdir(parents=True)
+    (home / ".config" / "botwo" / "botwo.toml").write_text(TOML)
+    assert find_config(env, cwd) == home / ".config" / "botwo" / "botwo.toml"
+    (xdg / "botwo" / "botwo.toml").write_text(TOML)
+    assert find_config({**env, "XDG_CONFIG_HOME": str(xdg)}, cwd) == xdg / "botwo" / "botwo.toml"
+    (cwd / "botwo.toml").write_text(TOML)
+    assert find_config(env, cwd) == cwd / "botwo.toml"
+    (tmp_path / "other.json").write_text(json.dumps(DOCUMENT))
+    assert find_config({**env, "BOTWO_CONFIG": str(tmp_path / "other.json")}, cwd) == tmp_path / "other.json"
+    with pytest.raises(
+        ConfigError, match=r"missing.toml: no such configuration file \(named by \$BOTWO_CONFIG\)"
+    ):
+        find_config({**env, "BOTWO_CONFIG": str(tmp_path / "missing.toml")}, cwd)
+
+
+def test_user_config_dir_per_platform(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert user_config_dir(home, "linux") == tmp_path / ".config" / "botwo"
+    assert user_config_dir(home, "darwin") == tmp_path / "Library" / "Application Support" / "botwo"
+    assert user_config_dir({**home, "APPDATA": str(tmp_path / "AD")}, "win32") == tmp_path / "AD" / "botwo"
+
+
+# -- secrets never shown ---------------------------------------------------------------
+
+
+def test_repr_and_describe_hide_secrets() -> None:
+    settings = _resolve(DOCUMENT)
+    lakefs = settings.clients["lakefs"]
+    for text in (repr(settings), repr(lakefs), str(lakefs.describe()), repr(settings.clients)):
+        assert SECRET not in text
+        assert "AKIAIOSFODNN7EXAMPLE" not in text
+    assert lakefs.describe()["credentials"] == "access key ****MPLE, secret from $LAKEFS_SECRET"
+
+
+def test_userinfo_in_an_endpoint_is_not_shown() -> None:
+    document = {
+        "clients": {"s3": {"endpoint_url": "https://user:pa55@minio.local:9000/x"}},
+        "mapping": [{"bucket_name": "*", "client": "s3"}],
+    }
+    assert _resolve(document).clients["s3"].describe()["endpoint_url"] == "https://minio.local:9000/x"
+
+
+def test_settings_pickle_as_the_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEFS_SECRET", SECRET)
+    settings = botwo.load_config(DOCUMENT)
+    data = pickle.dumps(settings)
+    assert SECRET.encode() not in data
+    assert b"${LAKEFS_SECRET}" in data
+    assert pickle.loads(data) == settings
+    monkeypatch.setenv("LAKEFS_SECRET", "other")
+    assert pickle.loads(data).clients["lakefs"].options["aws_secret_access_key"] == "other"
+
+
+def test_the_document_is_copied() -> None:
+    document = json.loads(json.dumps(DOCUMENT))
+    settings = _resolve(document)
+    document["mapping"].clear()
+    document["clients"]["lakefs"]["endpoint_url"] = "changed"
+    assert len(settings.rules) == 3
+    assert settings.document["clients"]["lakefs"]["endpoint_url"] == "https://lakefs.example.com"
+
+
+# -- botwo.client's argument forms ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (("sqs",), {}, "botwo routes S3 only"),
+        (("s3", [{"bucket_name": "*", "client": "s3"}]), {}, "come from configuration"),
+        (("s3",), {"region_name": "eu-west-1"}, r"does not take boto3.client options \(region_name\)"),
+        (({"s3": object()}, []), {"config": DOCUMENT}, "not both"),
+        (("s3",), {"config": 42}, "config must be a path, a dict or botwo.Settings, got int"),
+    ],
+)
+def test_argument_forms_are_checked(args: tuple[Any, ...], kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        botwo.client(*args, **kwargs)
+
+
+# -- over real servers ------------------------------------------------------------------
+
+
+def _server_toml(servers: dict[str, Any]) -> str:
+    """A configuration of the ``s3`` and ``lake`` servers; secrets as ${VAR} references."""
+    out = []
+    for name, server in (("s3", servers["s3"]), ("lakefs", servers["lake"])):
+        out.append(
+            f"[clients.{name}]\n"
+            f'endpoint_url = "{server.endpoint_url}"\n'
+            f'region_name = "{server.region}"\n'
+            f'aws_access_key_id = "{server.access_key}"\n'
+            f'aws_secret_access_key = "${{{name.upper()}_SECRET}}"\n'
+            f'config = {{ s3 = {{ addressing_style = "path" }} }}\n'
+        )
+    out.append(
+        '[[mapping]]\nbucket_name = "example-old-bucket"\nmapped_bucket_name = "example-repo"\n'
+        'client = "lakefs"\nkey_prefix = "main/"\n\n'
+        '[[mapping]]\nbucket_name = "data"\nprefix = "raw/"\nclient = "lakefs"\n'
+        'mapped_bucket_name = "data-lake"\nkey_prefix = "main/"\nstrip_prefix = true\n\n'
+        '[[mapping]]\nbucket_name = "*"\nclient = "s3"\n'
+    )
+    return "\n".join(out)
+
+
+@pytest.fixture
+def configured(
+    servers: dict[str, Any], backends: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A botwo.toml for the ``s3`` and ``lake`` servers, its secrets in the environment, and
+    the target buckets created."""
+    path = tmp_path / "botwo.toml"
+    path.write_text(_server_toml(servers))
+    monkeypatch.setenv("S3_SECRET", servers["s3"].secret_key)
+    monkeypatch.setenv("LAKEFS_SECRET", servers["lake"].secret_key)
+    for bucket in ("example-repo", "data-lake"):
+        backends["lake"].create_bucket(Bucket=bucket)
+    backends["s3"].create_bucket(Bucket="data")
+    return path
+
+
+def test_the_one_line_swap_reads_botwo_config(
+    configured: Path, backends: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOTWO_CONFIG", str(configured))
+    s3 = botwo.client("s3")
+    s3.put_object(Bucket="example-old-bucket", Key="test/object.txt", Body=b"moved")
+    s3.put_object(Bucket="data", Key="raw/x.csv", Body=b"raw")
+    s3.put_object(Bucket="data", Key="clean/y.csv", Body=b"clean")
+    lake = backends["lake"]
+    assert lake.get_object(Bucket="example-repo", Key="main/test/object.txt")["Body"].read() == b"moved"
+    assert lake.get_object(Bucket="data-lake", Key="main/x.csv")["Body"].read() == b"raw"
+    assert backends["s3"].get_object(Bucket="data", Key="clean/y.csv")["Body"].read() == b"clean"
+    listed = s3.list_objects_v2(Bucket="data")
+    assert [o["Key"] for o in listed["Contents"]] == ["clean/y.csv", "raw/x.csv"]
+    assert s3.settings is not None and s3.settings.origin == str(configured)
+
+
+def test_the_working_directory_and_the_user_config_dir(
+    configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BOTWO_CONFIG", raising=False)
+    monkeypatch.chdir(configured.parent)
+    assert botwo.client("s3").settings.origin.endswith("botwo.toml")  # type: ignore[union-attr]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    with pytest.raises(ConfigError, match="no botwo configuration found"):
+        botwo.client("s3")
+    (tmp_path / "xdg" / "botwo").mkdir(parents=True)
+    (tmp_path / "xdg" / "botwo" / "botwo.toml").write_text(configured.read_text())
+    s3 = botwo.client("s3")
+    assert s3.settings.origin == str(tmp_path / "xdg" / "botwo" / "botwo.toml")  # type: ignore[union-attr]
+
+
+def test_environment_overrides_reach_the_boto3_client(
+    configured: Path, servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wrong secret in the file's variable, the right one through the override.
+    monkeypatch.setenv("LAKEFS_SECRET", "wrong")
+    monkeypatch.setenv("BOTWO_CLIENT_LAKEFS_AWS_SECRET_ACCESS_KEY", servers["lake"].secret_key)
+    s3 = botwo.client("s3", config=configured)
+    s3.put_object(Bucket="example-old-bucket", Key="k", Body=b"x")
+    assert s3.backends["lakefs"].meta.endpoint_url == servers["lake"].endpoint_url
+    credentials = s3.backends["lakefs"]._request_signer._credentials
+    assert credentials.secret_key == servers["lake"].secret_key
+    monkeypatch.delenv("BOTWO_CLIENT_LAKEFS_AWS_SECRET_ACCESS_KEY")
+    s3 = botwo.client("s3", config=configured)
+    assert s3.backends["lakefs"]._request_signer._credentials.secret_key == "wrong"
+
+
+def _read_in_worker(args: tuple[Any, str, str]) -> bytes:
+    s3, bucket, key = args
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=key + ".copy", Body=body)
+    return body
+
+
+def test_a_configured_client_goes_through_a_process_pool(configured: Path, backends: dict[str, Any]) -> None:
+    import multiprocessing
+
+    s3 = botwo.client("s3", config=configured)
+    keys = [("example-old-bucket", f"part-{i}") for i in range(3)] + [("data", "raw/a"), ("data", "b")]
+    for bucket, key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=f"{bucket}/{key}".encode())
+    data = pickle.dumps(s3)
+    for server_secret in (backends["s3"], backends["lake"]):
+        secret = server_secret._request_signer._credentials.secret_key
+        assert secret.encode() not in data
+    # spawn: the workers share nothing with this process but the pickles and the environment.
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        bodies = pool.map(_read_in_worker, [(s3, b, k) for b, k in keys])
+    assert bodies == [f"{b}/{k}".encode() for b, k in keys]
+    assert backends["lake"].get_object(Bucket="data-lake", Key="main/a.copy")["Body"].read() == b"data/raw/a"
+
+
+def test_a_client_of_objects_does_not_pickle(backends: dict[str, Any]) -> None:
+    s3 = botwo.client({"s3": backends["s3"]}, [{"bucket_name": "*", "client": "s3"}])
+    with pytest.raises(TypeError, match=r"build it from configuration, botwo.client\('s3', config=...\)"):
+        pickle.dumps(s3)
+
+
+def test_a_copy_config_beside_the_configuration_survives_pickling(configured: Path) -> None:
+    copy_config = CopyConfig(part_size=8 * 2**20)
+    s3 = botwo.client("s3", config=configured, copy_config=copy_config)
+    assert pickle.loads(pickle.dumps(s3))._copy_config == copy_config
+
+
+def test_yaml_and_json_files_build_the_same_client(configured: Path, tmp_path: Path) -> None:
+    document = read_file(configured)
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(document))
+    (tmp_path / "c.json").write_text(json.dumps(document))
+    toml_client = botwo.client("s3", config=configured)
+    toml_client.put_object(Bucket="data", Key="raw/z", Body=b"z")
+    for name in ("c.yaml", "c.json"):
+        s3 = botwo.client("s3", config=tmp_path / name)
+        assert s3.rules == toml_client.rules
+        assert s3.get_object(Bucket="data", Key="raw/z")["Body"].read() == b"z"
+
+
+def test_a_resource_from_configuration(configured: Path, backends: dict[str, Any]) -> None:
+    s3 = botwo.resource("s3", config=configured)
+    s3.Object("example-old-bucket", "r.txt").put(Body=b"via resource")
+    assert [o.key for o in s3.Bucket("example-old-bucket").objects.all()] == ["r.txt"]
+    assert (
+        backends["lake"].get_object(Bucket="example-repo", Key="main/r.txt")["Body"].read() == b"via resource"
+    )
