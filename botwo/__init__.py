@@ -31,6 +31,7 @@ from ._table import Route, RouteDecision
 from .errors import (
     BotwoError,
     ConfigError,
+    ConfigWarning,
     CrossRouteError,
     OverlappingTargetsWarning,
     ReadOnlyError,
@@ -46,6 +47,7 @@ __all__ = [
     "BotwoError",
     "ClientSettings",
     "ConfigError",
+    "ConfigWarning",
     "CopyConfig",
     "CrossRouteError",
     "OverlappingTargetsWarning",

@@ -23,7 +23,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import boto3.s3.inject as _inject
@@ -47,7 +47,7 @@ from botocore.paginate import PaginatorModel
 from botocore.validate import ParamValidator
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
-from ._config import _safe_endpoint
+from ._config import Settings, _safe_endpoint
 from ._copy import CopyConfig, CrossCopy
 from ._describe import render_html, render_text
 from ._fallback import FallbackClient, falls_back
@@ -223,11 +223,17 @@ class RoutingClient:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         #: The configuration the client was built from (None: built from client objects).
-        self._settings: Any = None
+        self._settings: Settings | None = None
         #: A ``copy_config`` given beside the configuration, which pickling keeps.
         self._explicit_copy_config: CopyConfig | None = None
 
     _model: ServiceModel  # set on the generated subclass
+
+    if TYPE_CHECKING:
+        # The S3 operations are generated from the service model when the class is made;
+        # to a type checker they are attributes of unknown type, as on a boto3 client
+        # without stubs.
+        def __getattr__(self, name: str) -> Any: ...
 
     # -- the call path -----------------------------------------------------------
 
@@ -651,7 +657,7 @@ class RoutingClient:
         return self._table.rules
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings | None:
         """The :class:`botwo.Settings` the client was built from (None: built from clients)."""
         return self._settings
 

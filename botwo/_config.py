@@ -33,6 +33,7 @@ import re
 import sys
 import tomllib
 import urllib.parse
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from botocore.exceptions import BotoCoreError
 
 from ._copy import CopyConfig
 from ._rules import Rule, parse_mapping
-from .errors import ConfigError, RuleError
+from .errors import ConfigError, ConfigWarning, RuleError
 
 __all__ = [
     "CLIENT_FIELDS",
@@ -313,13 +314,25 @@ def _overrides(
             if rest.startswith(env + "_") and rest[len(env) + 1 :] in fields
         ]
         if not matches:
-            known = ", ".join(f"{ENV_PREFIX}{e}_<FIELD>" for e in sorted(by_env))
-            raise _error(
-                origin,
-                "",
-                f"the environment variable {variable} names no configured client and field "
-                f"(expected one of {known}; FIELD is one of {', '.join(sorted(fields))})",
+            client = next((c for e, c in by_env.items() if rest.startswith(e + "_")), None)
+            if client is not None:  # a configured client, a field that does not exist
+                raise _error(
+                    origin,
+                    "",
+                    f"the environment variable {variable} names no field of client {client!r} "
+                    f"(FIELD in {ENV_PREFIX}{env_name(client)}_<FIELD> is one of "
+                    f"{', '.join(sorted(fields))})",
+                )
+            # Perhaps meant for another configuration used in the same environment.
+            known = ", ".join(f"{ENV_PREFIX}{e}_..." for e in sorted(by_env))
+            warnings.warn(
+                ConfigWarning(
+                    f"{origin}: the environment variable {variable} names no configured client "
+                    f"and is ignored (this configuration's overrides are {known})"
+                ),
+                stacklevel=2,
             )
+            continue
         if len(matches) > 1:
             raise _error(
                 origin,

@@ -20,8 +20,8 @@ RULE_COLUMNS = ("#", "bucket_name", "prefix", "client", "target", "options")
 def rule_row(index: int, rule: Rule) -> tuple[str, ...]:
     """One rule as table cells: where its calls go, and its options."""
     bucket = rule.mapped_bucket_name or ("(same bucket)" if is_glob(rule.bucket_name) else rule.bucket_name)
-    kept = "" if rule.strip_prefix else rule.prefix
-    target = f"{bucket}/{rule.key_prefix}{'(prefix stripped)' if rule.strip_prefix else kept}"
+    keys = rule.key_prefix + ("(prefix stripped)" if rule.strip_prefix else rule.prefix)
+    target = f"{bucket}/{keys}" if keys else bucket
     options = []
     if rule.fallback:
         options.append("fallback: " + ", ".join(rule.fallback))

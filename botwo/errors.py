@@ -17,7 +17,8 @@ subclass such as ``NoSuchKey``) are re-raised through the botwo client's own
 original error chained as ``__cause__`` and the serving route attached as
 ``.botwo_route``; see :mod:`botwo._client`.
 
-``ShadowedRuleWarning`` is warned when an earlier rule makes a later one unreachable, and
+``ConfigWarning`` is warned for a part of the configuration's environment that is ignored,
+``ShadowedRuleWarning`` when an earlier rule makes a later one unreachable, and
 ``OverlappingTargetsWarning`` when two rules share a target namespace inconsistently.
 """
 
@@ -30,6 +31,7 @@ from botocore.exceptions import ClientError
 __all__ = [
     "BotwoError",
     "ConfigError",
+    "ConfigWarning",
     "CrossRouteError",
     "OverlappingTargetsWarning",
     "ReadOnlyError",
@@ -119,6 +121,11 @@ class ReadOnlyError(BotwoError, ClientError):
 class OverlappingTargetsWarning(UserWarning):
     """Two rules put different caller keys into the same target namespace: a listing
     through one would show the other's objects, and two caller keys could be one object."""
+
+
+class ConfigWarning(UserWarning):
+    """Something in the configuration or its environment is ignored, e.g. a
+    ``BOTWO_CLIENT_<NAME>_<FIELD>`` variable that names no configured client."""
 
 
 class ShadowedRuleWarning(UserWarning):

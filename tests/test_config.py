@@ -323,10 +323,9 @@ def test_client_names_become_environment_names() -> None:
     [
         (
             {"lakefs": {}},
-            {"BOTWO_CLIENT_LAKFS_ENDPOINT_URL": "x"},
-            "BOTWO_CLIENT_LAKFS_ENDPOINT_URL names no configured client",
+            {"BOTWO_CLIENT_LAKEFS_ENDPOINT": "x"},
+            "BOTWO_CLIENT_LAKEFS_ENDPOINT names no field of client 'lakefs'",
         ),
-        ({"lakefs": {}}, {"BOTWO_CLIENT_LAKEFS_ENDPOINT": "x"}, "names no configured client and field"),
         ({"lake-fs": {}, "lake_fs": {}}, {}, "have the same environment name BOTWO_CLIENT_LAKE_FS_"),
         (
             {"lakefs": {}},
@@ -339,6 +338,17 @@ def test_bad_overrides_are_named(clients: dict[str, Any], environ: dict[str, str
     document = {"clients": clients, "mapping": [{"bucket_name": "*", "client": next(iter(clients))}]}
     with pytest.raises(ConfigError, match=message):
         _resolve(document, environ)
+
+
+def test_an_override_for_another_configuration_is_ignored_with_a_warning() -> None:
+    # One environment may serve several configurations (a notebook's scratch dict beside
+    # the team's file): a variable naming a client this one does not have is not an error.
+    document = {"clients": {"s3": {}}, "mapping": [{"bucket_name": "*", "client": "s3"}]}
+    with pytest.warns(
+        botwo.ConfigWarning, match=r"BOTWO_CLIENT_LAKFS_ENDPOINT_URL names no configured client"
+    ):
+        settings = _resolve(document, {"BOTWO_CLIENT_LAKFS_ENDPOINT_URL": "x"})
+    assert settings.clients["s3"].options == {}
 
 
 # -- files ------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ def test_examples_are_found() -> None:
         "presigned.py",
         "paginate.py",
         "fallback_readonly.py",
+        "config.py",
+        "introspection.py",
     } <= names
 
 
