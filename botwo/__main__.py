@@ -2,8 +2,15 @@
 
 Commands:
 
+* ``check``: validate the configuration, lint the rules, probe every backend;
+* ``route``: which rule, client and target serve an ``s3://`` URL;
+* ``ls``, ``cp``, ``rm``: ``aws s3``'s commands, through the routing client (see
+  :mod:`botwo._cli`);
 * ``demo``: the design's lakeFS migration on two local S3 servers, showing where each
   call of unchanged boto3 code goes (needs ``pip install "botwo[demo]"``).
+
+``--config PATH`` (default: ``$BOTWO_CONFIG``, ``./botwo.toml``, then the user config
+directory) and ``--debug`` go before or after the command name.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import sys
 from collections.abc import Callable
 
 from . import __version__
+from ._cli import add_global_options, register
 
 __all__ = ["build_parser", "main"]
 
@@ -32,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         "routed by bucket/key rules.",
     )
     parser.add_argument("--version", action="version", version=f"botwo {__version__}")
+    add_global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    register(commands)
 
     demo = commands.add_parser(
         "demo",

@@ -171,14 +171,13 @@ class _Demo:
         self.servers = servers
         self.plain = plain
         self.s3 = s3
-        self.table = s3._table  # botwo's rule table: route(bucket, key) -> Route
 
     # -- describing routes -----------------------------------------------------------
 
     def target(self, bucket: str, key: str) -> tuple[str, str, str, int]:
         """(client, target bucket, target key, rule index) of a caller bucket/key."""
-        route = self.table.route(bucket, key)
-        return route.client, route.target_bucket, route.to_target_key(key), route.rule_index
+        decision = self.s3.route(bucket, key)  # botwo's routing decision; nothing is sent
+        return decision.client, decision.target_bucket, decision.target_key, decision.rule_index
 
     def routed(self, bucket: str, key: str, where: str | None = None) -> None:
         """The route line: rule, backend, and the target name (``where``, or bucket/key)."""
@@ -273,7 +272,7 @@ class _Demo:
 
         self.step(_call("list_objects_v2", Bucket="data", Delimiter="/"))
         page = self.s3.list_objects_v2(Bucket="data", Delimiter="/")
-        owners = sorted({r.rule_index for r in (self.table.route("data", k) for _, k, _ in OBJECTS)})
+        owners = sorted({r.rule_index for r in (self.s3.route("data", k) for _, k, _ in OBJECTS)})
         out.note(
             "bucket 'data' is split between rules "
             + " and ".join(map(str, owners))

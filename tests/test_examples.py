@@ -54,6 +54,8 @@ def test_examples_are_found() -> None:
         "fallback_readonly.py",
         "config.py",
         "introspection.py",
+        "resource.py",
+        "cli.py",
     } <= names
 
 

@@ -1,0 +1,479 @@
+"""``botwo check``: load the configuration, lint the rules, probe every backend.
+
+Theory of operation
+-------------------
+1. **Load** the configuration (:func:`botwo.load_config`). A :class:`ConfigError` is
+   printed as it is (it names the file and the field) and the exit status is 2.
+2. **Build** the routing client with the warnings recorded: :class:`ConfigWarning`
+   (an ignored part of the environment), :class:`ShadowedRuleWarning` and
+   :class:`OverlappingTargetsWarning` become problems.
+3. **Probe** each client, all at once, with a client made from the same settings but
+   short timeouts and one retry (:meth:`ClientSettings.build` overrides): ``list_buckets``
+   says both that the endpoint answers and that the credentials are accepted (S3 checks
+   the signature before the permissions, so ``AccessDenied`` still means "accepted").
+   Scoped credentials often may not list buckets: then ``head_bucket`` on the client's
+   literal target buckets. ``InvalidAccessKeyId`` / ``SignatureDoesNotMatch`` and
+   connection errors fail the probe.
+4. **Lint** (:func:`lint`, pure) the rules against what the probes saw: a literal
+   rule's target bucket missing on its client (error; on a fallback client, a warning),
+   buckets that exist on a backend and that no rule reaches (warning), glob rules that
+   match no existing bucket (note).
+5. **Report**: a client table, the rule table, the problems and a summary line; or JSON.
+   Exit 1 when a probe failed or there is an error (or, with ``--strict``, a warning).
+
+No secret is ever printed: client summaries come from :meth:`ClientSettings.describe`,
+and every line is passed through :func:`redact`, which masks the configured secrets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import warnings
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import attrs
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+from ._config import SECRET_FIELDS, Settings, load
+from ._describe import RULE_COLUMNS, rule_row, text_table
+from ._factory import from_settings
+from ._rules import Rule, compile_glob, is_glob
+from .errors import ConfigError, ConfigWarning, OverlappingTargetsWarning, ShadowedRuleWarning
+
+__all__ = ["Probe", "Problem", "add_check_parser", "cmd_check", "lint", "probe_client", "redact"]
+
+#: The error codes of credentials that the service does not accept.
+REJECTED = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "AuthorizationHeaderMalformed",
+    }
+)
+#: Codes that mean "who you are is known, but this is not allowed".
+DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "403"})
+NOT_FOUND = frozenset({"404", "NoSuchBucket", "NotFound"})
+SEVERITIES = ("error", "warning", "note")
+#: How many bucket names one problem line lists.
+NAMES_SHOWN = 10
+
+
+@attrs.frozen
+class Probe:
+    """What probing one client found.
+
+    ``ok`` is ``None`` when the client was not probed (``--no-probe``). ``buckets`` is
+    every bucket ``list_buckets`` returned (``None`` when it could not list).
+    ``missing`` and ``denied`` are literal target buckets that ``head_bucket`` found
+    absent or forbidden.
+    """
+
+    client: str
+    ok: bool | None
+    detail: str
+    buckets: frozenset[str] | None = None
+    missing: frozenset[str] = frozenset()
+    denied: frozenset[str] = frozenset()
+
+    @property
+    def status(self) -> str:
+        return "not probed" if self.ok is None else "ok" if self.ok else "FAIL"
+
+
+@attrs.frozen
+class Problem:
+    """One finding: ``severity`` is error, warning or note; ``rules`` the rules concerned."""
+
+    severity: str
+    message: str
+    rules: tuple[int, ...] = ()
+
+
+# -- probing ----------------------------------------------------------------------------
+
+
+def _code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def _list_buckets(client: Any) -> frozenset[str]:
+    names: set[str] = set()
+    for page in client.get_paginator("list_buckets").paginate():
+        names.update(b["Name"] for b in page.get("Buckets", []))
+    return frozenset(names)
+
+
+def _head_targets(client: Any, name: str, targets: Collection[str], why: str) -> Probe:
+    """Credentials that may not list buckets: are the literal target buckets there?"""
+    missing: set[str] = set()
+    denied: set[str] = set()
+    seen = 0
+    for bucket in sorted(targets):
+        try:
+            client.head_bucket(Bucket=bucket)
+            seen += 1
+        except ClientError as err:
+            (missing if _code(err) in NOT_FOUND else denied).add(bucket)
+    detail = f"credentials accepted; list_buckets: {why}"
+    if targets:
+        detail += f"; {seen} of {len(targets)} target bucket(s) reachable"
+    else:
+        detail += "; no literal target bucket to check"
+    return Probe(name, True, detail, None, frozenset(missing), frozenset(denied))
+
+
+def probe_client(name: str, build: Callable[[], Any], targets: Collection[str]) -> Probe:
+    """Probe one client: reachable, credentials accepted, which buckets it has."""
+    try:
+        client = build()
+        try:
+            buckets = _list_buckets(client)
+        except ClientError as err:
+            code = _code(err)
+            if code in DENIED:
+                return _head_targets(client, name, targets, code)
+            if code in REJECTED:
+                return Probe(name, False, f"credentials rejected ({code})")
+            return Probe(name, False, f"list_buckets failed: {err}")
+    except NoCredentialsError:
+        return Probe(name, False, "no credentials: boto3's default chain found none")
+    except (BotocoreConnectionError, HTTPClientError) as err:
+        return Probe(name, False, f"unreachable: {err}")
+    except (BotoCoreError, ConfigError) as err:
+        return Probe(name, False, str(err))
+    return Probe(name, True, f"credentials accepted; {len(buckets)} bucket(s)", buckets)
+
+
+def literal_targets(rules: Sequence[Rule]) -> dict[str, set[str]]:
+    """Client name -> the target buckets its literal rules (and fallbacks) name."""
+    found: dict[str, set[str]] = {}
+    for rule in rules:
+        if is_glob(rule.bucket_name):
+            continue
+        for name in (rule.client, *rule.fallback):
+            found.setdefault(name, set()).add(rule.mapped_bucket_name or rule.bucket_name)
+    return found
+
+
+def probe_all(settings: Settings, rules: Sequence[Rule], timeout: float) -> dict[str, Probe]:
+    """Every client probed at once, each with short timeouts and one retry."""
+    overrides = {
+        "connect_timeout": timeout,
+        "read_timeout": timeout,
+        "retries": {"total_max_attempts": 2, "mode": "standard"},
+    }
+    targets = literal_targets(rules)
+    names = list(settings.clients)
+
+    def one(name: str) -> Probe:
+        spec = settings.clients[name]
+        return probe_client(name, lambda: spec.build(**overrides), targets.get(name, set()))
+
+    with ThreadPoolExecutor(max(1, min(8, len(names))), thread_name_prefix="botwo-check") as pool:
+        return dict(zip(names, pool.map(one, names), strict=True))
+
+
+# -- linting (pure) -----------------------------------------------------------------------
+
+Decide = Callable[[str, "str | None"], Any]
+_RULE_REF = re.compile(r"mapping\[(\d+)\]")
+
+
+def warning_problems(caught: Iterable[warnings.WarningMessage]) -> list[Problem]:
+    """The rule warnings recorded while building the client."""
+    found = []
+    for warning in caught:
+        text = str(warning.message)
+        refs = tuple(int(i) for i in _RULE_REF.findall(text))
+        if issubclass(warning.category, ShadowedRuleWarning):
+            found.append(Problem("warning", text, refs[:1]))
+        elif issubclass(warning.category, OverlappingTargetsWarning):
+            found.append(Problem("warning", text, refs[:2]))
+        elif issubclass(warning.category, ConfigWarning):
+            found.append(Problem("warning", text))
+    return found
+
+
+def _reaches(index: int, rule: Rule, client: str, bucket: str, decide: Decide) -> bool:
+    """Whether calls through rule ``index`` can reach ``bucket`` on ``client``."""
+    if client not in (rule.client, *rule.fallback):
+        return False
+    if is_glob(rule.bucket_name):
+        if not compile_glob(rule.bucket_name).match(bucket):
+            return False
+        caller = bucket
+    else:
+        if (rule.mapped_bucket_name or rule.bucket_name) != bucket:
+            return False
+        caller = rule.bucket_name
+    return bool(decide(caller, rule.prefix or None).rule_index == index)
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:NAMES_SHOWN])
+    return shown + (f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else "")
+
+
+def _target_problems(rules: Sequence[Rule], probes: Mapping[str, Probe], decide: Decide) -> list[Problem]:
+    found = []
+    for i, rule in enumerate(rules):
+        if is_glob(rule.bucket_name) or decide(rule.bucket_name, rule.prefix or None).rule_index != i:
+            continue  # a glob names no bucket; a rule that never matches is warned about already
+        target = rule.mapped_bucket_name or rule.bucket_name
+        for name in (rule.client, *rule.fallback):
+            probe = probes.get(name)
+            if probe is None or not probe.ok:
+                continue
+            primary = name == rule.client
+            role = "client" if primary else "fallback client"
+            if target in probe.missing or (probe.buckets is not None and target not in probe.buckets):
+                found.append(
+                    Problem(
+                        "error" if primary else "warning",
+                        f"mapping[{i}]: target bucket {target!r} does not exist on {role} {name!r}",
+                        (i,),
+                    )
+                )
+            elif target in probe.denied:
+                found.append(
+                    Problem(
+                        "error" if primary else "warning",
+                        f"mapping[{i}]: {role} {name!r} may not access target bucket {target!r} (403)",
+                        (i,),
+                    )
+                )
+    return found
+
+
+def _unreached_problems(rules: Sequence[Rule], probes: Mapping[str, Probe], decide: Decide) -> list[Problem]:
+    found = []
+    for name, probe in probes.items():
+        if probe.buckets is None:
+            continue
+        lost = sorted(
+            b for b in probe.buckets if not any(_reaches(i, r, name, b, decide) for i, r in enumerate(rules))
+        )
+        if lost:
+            found.append(
+                Problem(
+                    "warning",
+                    f"client {name!r} has {len(lost)} bucket(s) that no rule reaches: {_names(lost)}",
+                )
+            )
+    return found
+
+
+def _glob_notes(rules: Sequence[Rule], probes: Mapping[str, Probe]) -> list[Problem]:
+    found = []
+    for i, rule in enumerate(rules):
+        probe = probes.get(rule.client)
+        if not is_glob(rule.bucket_name) or probe is None or probe.buckets is None:
+            continue
+        pattern = compile_glob(rule.bucket_name)
+        if not any(pattern.match(b) for b in probe.buckets):
+            found.append(
+                Problem(
+                    "note",
+                    f"mapping[{i}]: bucket_name {rule.bucket_name!r} matches no existing bucket "
+                    f"on client {rule.client!r}",
+                    (i,),
+                )
+            )
+    return found
+
+
+def lint(
+    rules: Sequence[Rule],
+    probes: Mapping[str, Probe],
+    decide: Decide,
+    caught: Iterable[warnings.WarningMessage] = (),
+) -> list[Problem]:
+    """Every problem of the rules, given what the probes saw; errors first."""
+    found = [
+        *warning_problems(caught),
+        *_target_problems(rules, probes, decide),
+        *_unreached_problems(rules, probes, decide),
+        *_glob_notes(rules, probes),
+    ]
+    return sorted(found, key=lambda p: SEVERITIES.index(p.severity))
+
+
+# -- the report (pure) ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Report:
+    origin: str
+    clients: Mapping[str, Mapping[str, str]]
+    probes: Mapping[str, Probe]
+    rules: tuple[Rule, ...]
+    problems: tuple[Problem, ...]
+    strict: bool = False
+
+    def count(self, severity: str) -> int:
+        return sum(p.severity == severity for p in self.problems)
+
+    @property
+    def failed_probes(self) -> list[str]:
+        return [name for name, probe in self.probes.items() if probe.ok is False]
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed_probes or self.count("error"):
+            return 1
+        return 1 if self.strict and self.count("warning") else 0
+
+    def rule_status(self, index: int) -> str:
+        """The rule's worst finding; ``unchecked`` when its client could not be probed."""
+        for severity in SEVERITIES:
+            if any(p.severity == severity and index in p.rules for p in self.problems):
+                return severity
+        probe = self.probes.get(self.rules[index].client)
+        return "unchecked" if probe is not None and probe.ok is False else "ok"
+
+    def summary(self) -> str:
+        """``OK: 2 clients, 3 rules; 0 errors, 1 warning, 0 notes`` (or ``FAILED: ...``)."""
+        failed = self.failed_probes
+        head = "OK" if not self.exit_code else "FAILED"
+        if self.exit_code and not failed and not self.count("error"):
+            head += " (--strict)"
+        clients = _plural(len(self.probes), "client")
+        if failed:
+            clients += f" ({len(failed)} failed: {', '.join(failed)})"
+        counts = ", ".join(_plural(self.count(s), s) for s in SEVERITIES)
+        return f"{head}: {clients}, {_plural(len(self.rules), 'rule')}; {counts}"
+
+    def lines(self) -> list[str]:
+        client_rows = [
+            (
+                name,
+                summary.get("endpoint_url", ""),
+                summary.get("credentials", ""),
+                self.probes[name].status,
+                self.probes[name].detail,
+            )
+            for name, summary in self.clients.items()
+        ]
+        rule_rows = [(*rule_row(i, r), self.rule_status(i)) for i, r in enumerate(self.rules)]
+        out = [f"botwo check: {self.origin}", "", "clients:"]
+        out += text_table(("client", "endpoint", "credentials", "status", "detail"), client_rows)
+        out += ["", "rules (first match wins):"]
+        out += text_table((*RULE_COLUMNS, "check"), rule_rows)
+        if self.problems:
+            out += ["", "problems:"]
+            out += [f"  {p.severity:<8} {p.message}" for p in self.problems]
+        return [*out, "", self.summary()]
+
+    def _client_json(self, name: str, summary: Mapping[str, str]) -> dict[str, Any]:
+        probe = self.probes[name]
+        count = None if probe.buckets is None else len(probe.buckets)
+        return {"name": name, **summary, "status": probe.status, "detail": probe.detail, "buckets": count}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "config": self.origin,
+            "ok": self.exit_code == 0,
+            "exit_code": self.exit_code,
+            "clients": [self._client_json(name, summary) for name, summary in self.clients.items()],
+            "rules": [
+                {"index": i, "rule": r.to_dict(), "status": self.rule_status(i)}
+                for i, r in enumerate(self.rules)
+            ],
+            "problems": [
+                {"severity": p.severity, "message": p.message, "rules": list(p.rules)} for p in self.problems
+            ],
+        }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced by ``****``."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, "****")
+    return text
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [
+        str(value)
+        for spec in settings.clients.values()
+        for field, value in spec.options.items()
+        if field in SECRET_FIELDS and value
+    ]
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+def _emit(text: str, secrets: Sequence[str], stream: Any = None) -> None:
+    print(redact(text, secrets), file=stream or sys.stdout)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            settings = load(args.config)
+            s3 = from_settings(settings)
+    except ConfigError as err:
+        if args.json:
+            print(json.dumps({"ok": False, "exit_code": 2, "error": str(err)}, indent=2))
+        print(f"botwo check: {err}", file=sys.stderr)
+        return 2
+    secrets = _secrets(settings)
+    rules = settings.rules
+    if args.no_probe:
+        probes = {name: Probe(name, None, "") for name in settings.clients}
+    else:
+        probes = probe_all(settings, rules, args.timeout)
+    report = Report(
+        origin=settings.origin,
+        clients={name: spec.describe() for name, spec in settings.clients.items()},
+        probes=probes,
+        rules=tuple(rules),
+        problems=tuple(lint(rules, probes, s3.route, caught)),
+        strict=args.strict,
+    )
+    s3.close()
+    if args.json:
+        _emit(json.dumps(report.as_json(), indent=2), secrets)
+    else:
+        _emit("\n".join(report.lines()), secrets)
+    return report.exit_code
+
+
+def add_check_parser(commands: Any, parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``botwo check``'s options; the caller sets its handler (:func:`cmd_check`)."""
+    check: argparse.ArgumentParser = commands.add_parser(
+        "check",
+        parents=[parent],
+        help="validate the configuration, lint the rules, probe every backend",
+        description="Load and validate the configuration (exit 2 on an error), lint the rules "
+        "(rules that never match, shared target namespaces, missing target buckets, buckets no "
+        "rule reaches) and probe every client (reachable, credentials accepted). Exit 1 when a "
+        "probe fails or a rule problem is an error; warnings alone exit 0 unless --strict.",
+    )
+    check.add_argument("--no-probe", action="store_true", help="do not contact the backends")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="connect and read timeout of each probe (default 5)",
+    )
+    return check
