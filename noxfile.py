@@ -48,3 +48,12 @@ def bench_copy(session: nox.Session) -> None:
     get + put; writes benchmarks/results/copy.json. ``-- --size 64MiB`` for a smoke run."""
     session.install("-e", ".[demo]")
     session.run("python", "benchmarks/bench_copy.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench_fs(session: nox.Session) -> None:
+    """Reading a 256 MiB Parquet file and 1,000 small objects through the botwo:// fsspec
+    filesystem against plain boto3 on the same local server; writes benchmarks/results/fs.json.
+    ``-- --quick`` for a smoke run."""
+    session.install("-e", ".[demo,fsspec]", "pandas>=2", "pyarrow>=14")
+    session.run("python", "benchmarks/bench_fs.py", *session.posargs)

@@ -5,7 +5,9 @@ S3 lists the versions of keys *after* a ``key-marker`` given without a
 returns the rest (a skipped version, or a key's versions returned twice), which no
 client can page around. The server started by :class:`botwo.testing.LocalS3Server`
 answers such a request as S3 does: it resumes after the last version of the last key
-at or before the marker. Anything else is moto's own behaviour. If moto's internals
+at or before the marker. And moto says a page of versions is truncated as soon as a
+common prefix fills it, even when nothing follows; the server says so only when
+something does, as S3 does. Anything else is moto's own behaviour. If moto's internals
 are not what this expects, the server runs unchanged.
 """
 
@@ -47,10 +49,28 @@ def _patch() -> None:
                     (v for v in versions if v.name == name), key=lambda v: -unix_time_millis(v.last_modified)
                 )
                 kwargs["key_marker"], kwargs["version_id_marker"] = name, same[-1].version_id
-        return original(self, bucket_name, *args, **kwargs)
+        answer = original(self, bucket_name, *args, **kwargs)
+        return _untruncate(self, bucket_name, kwargs, answer)
 
     # setattr: the lint environment has no moto, so its type is not known there.
     setattr(S3Backend, "list_object_versions", list_object_versions)  # noqa: B010
+
+
+def _untruncate(backend: Any, bucket_name: str, kwargs: dict[str, Any], answer: Any) -> Any:
+    """Clear the next markers of a page that ends with a common prefix when no version of
+    another key follows it (moto breaks as soon as that prefix fills the page)."""
+    versions, prefixes, markers, next_key, next_version = answer
+    delimiter = kwargs.get("delimiter")
+    if next_key is None or next_version is not None or not delimiter or not next_key.endswith(delimiter):
+        return answer
+    try:
+        names = {name for name, _ in backend.get_bucket(bucket_name).keys.iterlists()}
+    except Exception:  # pragma: no cover - unknown internals: moto's own answer
+        return answer
+    prefix = kwargs.get("prefix") or ""
+    if any(n.startswith(prefix) and n > next_key and not n.startswith(next_key) for n in names):
+        return answer
+    return versions, prefixes, markers, None, None
 
 
 def main() -> None:

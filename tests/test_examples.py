@@ -54,8 +54,10 @@ def test_examples_are_found() -> None:
         "fallback_readonly.py",
         "config.py",
         "introspection.py",
-        "resource.py",
+        "boto3_resource.py",
         "cli.py",
+        "dataframes.py",
+        "dask_workers.py",
     } <= names
 
 

@@ -9,7 +9,7 @@ makes is routed by the rules. Here:
 * ``data/raw/`` moved to lakeFS, repository ``raw-repo`` (``strip_prefix``);
 * everything else stays on S3.
 
-Run: ``python examples/resource.py`` (see ``_servers.py`` for the endpoints).
+Run: ``python examples/boto3_resource.py`` (see ``_servers.py`` for the endpoints).
 """
 
 from __future__ import annotations
