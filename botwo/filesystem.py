@@ -51,6 +51,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+from fsspec.caching import ReadAheadCache
 from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.config import apply_config
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem, _Cached
@@ -64,6 +65,8 @@ __all__ = ["BotwoFile", "BotwoFileSystem", "BotwoS3FileSystem", "Source", "route
 
 #: S3's limits: parts of at least 5 MiB (but the last), at most 10,000 parts.
 MIN_PART = 5 * 2**20
+#: The largest part ``upload_part_copy`` takes.
+MAX_COPY_PART = 5 * 2**30
 MAX_PARTS = 10_000
 DELETE_BATCH = 1000
 
@@ -831,7 +834,9 @@ def route_s3_urls(config: Any = None) -> None:
 class BotwoFile(AbstractBufferedFile):
     """A file of a botwo filesystem.
 
-    Reading: ranged GETs with fsspec's read-ahead cache. Writing: one PUT when the whole
+    Reading: one GET streamed for as long as reads are sequential, a new ranged GET after
+    a jump; small reads go through a read-ahead block, large ones straight to the caller
+    (no copy kept). Writing: one PUT when the whole
     file fits in a block, else a multipart upload whose parts go as the buffer fills (the
     part size grows every 1,000 parts, so that S3's 10,000-part limit is far). With
     ``autocommit=False`` (fsspec transactions) the object appears on :meth:`commit`. A
@@ -848,8 +853,15 @@ class BotwoFile(AbstractBufferedFile):
         bucket, key, version = fs._split(path)
         if not key:
             raise ValueError(f"{path!r} names a bucket, not an object")
-        if "a" in mode:
-            raise NotImplementedError("S3 objects cannot be appended to: open with 'wb' to replace one")
+        existing: dict[str, Any] | None = None
+        if mode == "ab":
+            # S3 cannot append: the object is rewritten, its current bytes first.
+            try:
+                existing = fs.info(path)
+            except FileNotFoundError:
+                existing = None
+            if existing is not None and existing["type"] != "file":
+                raise IsADirectoryError(errno.EISDIR, f"{path} is a directory", path)
         # Refusals come before fsspec's __init__: from then on the file is open for writing,
         # and fsspec's __del__ closes (commits) an open file, which would PUT an empty
         # object (over an existing one, for "xb").
@@ -867,16 +879,138 @@ class BotwoFile(AbstractBufferedFile):
         self._pending: bytes | None = None
         # S3 parameters for the PUT or the upload (ContentType=..., Metadata=...).
         self._extra = {k: kwargs.pop(k) for k in list(kwargs) if k[:1].isupper()}
+        cache_type = kwargs.get("cache_type")
         super().__init__(fs, path, mode, **kwargs)
         if mode == "rb" and self._details is not None and self._details["type"] != "file":
             # A "directory" (a prefix) would read as b"": refuse it as a file system does.
             raise IsADirectoryError(errno.EISDIR, f"{path} is a directory", path)
+        if mode == "rb":
+            self._start_reading(cache_type)
         if mode != "rb":
             self._part_size = max(self.blocksize, MIN_PART)
             self.blocksize = self._part_size
+        if existing is not None and existing["size"]:
+            try:
+                self._start_with(existing)
+            except BaseException:
+                self.discard()
+                self.closed = True  # nothing to commit, now or when collected
+                raise
+
+    def _start_with(self, existing: Mapping[str, Any]) -> None:
+        """Appending: the object's current bytes become the start of the new one. A small
+        object is read into the buffer; a larger one is copied into the first parts of a
+        multipart upload on the backend (``upload_part_copy``, no bytes through here
+        unless the rules put the object's source on another client)."""
+        size: int = existing["size"]
+        if size < MIN_PART:
+            self.buffer.write(self.fs.cat_file(self.path))
+        else:
+            started = self.fs._call(
+                self.path, "create_multipart_upload", Bucket=self.bucket, Key=self.key, **self._extra
+            )
+            self.upload_id = started["UploadId"]
+            count = -(-size // MAX_COPY_PART)
+            step = -(-size // count)  # equal ranges of 5 GiB at most, each >= 5 MiB
+            for first in range(0, size, step):
+                last = min(size, first + step) - 1
+                number = len(self.parts) + 1
+                copy_params: dict[str, Any] = {}
+                if existing.get("ETag"):
+                    copy_params["CopySourceIfMatch"] = existing["ETag"]
+                answer = self.fs._call(
+                    self.path,
+                    "upload_part_copy",
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self.upload_id,
+                    PartNumber=number,
+                    CopySource={"Bucket": self.bucket, "Key": self.key},
+                    CopySourceRange=f"bytes={first}-{last}",
+                    **copy_params,
+                )
+                self.parts.append({"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]})
+            self.offset = size
+        self.loc = size
+
+    # -- reading: one streamed GET for as long as the reads are sequential --------------
+
+    def _start_reading(self, cache_type: str | None) -> None:
+        self._body: Any = None
+        self._body_pos = 0
+        self._body_end = 0
+        self._etag = (self._details or {}).get("ETag")
+        if cache_type is None:
+            self.cache = _LargeReadsDirect(self.blocksize, self._fetch_range, self.size)
 
     def _fetch_range(self, start: int, end: int) -> bytes:
-        return self.fs.cat_file(self.path, start=start, end=end)
+        """Bytes ``[start, end)``, read from the open GET when it is already there.
+
+        A read where the last one ended goes on reading the same response. Otherwise a new
+        GET asks for the range and a block more; and once reads have continued past such
+        a GET, the next one asks for the rest of the object. A read from the very start
+        also asks for the rest: reading from 0 is nearly always a scan. So a scan costs
+        one request however it is chunked, and a jump costs a block.
+        """
+        end = min(end, self.size)
+        chunks = []
+        pos = start
+        while pos < end:
+            if self._body is None or self._body_pos != pos:
+                self._open_body(pos, end)
+            chunk = self._read_body(min(end, self._body_end) - pos)
+            chunks.append(chunk)
+            pos += len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _open_body(self, start: int, end: int) -> None:
+        continuing = self._body_end == start and self._body_end > 0
+        self._close_body()
+        stop = self.size if start == 0 or continuing else min(self.size, max(end, start + self.blocksize))
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self.key,
+            "Range": f"bytes={start}-{stop - 1}",
+        }
+        if self.version_id:
+            params["VersionId"] = self.version_id
+        elif self._etag:
+            params["IfMatch"] = self._etag  # every range from one object, or an error
+        try:
+            response = self.fs.client.get_object(**params)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise OSError(
+                    errno.EIO, f"{self.path}: the object was replaced while it was being read", self.path
+                ) from err
+            raise os_error(err, self.path) from err
+        self._body, self._body_pos, self._body_end = response["Body"], start, stop
+
+    def _read_body(self, size: int) -> bytes:
+        parts = []
+        left = size
+        while left:
+            data = self._body.read(left)
+            if not data:
+                self._close_body()
+                raise OSError(errno.EIO, f"{self.path}: the connection ended before the range did", self.path)
+            parts.append(data)
+            left -= len(data)
+        self._body_pos += size
+        if self._body_pos >= self._body_end:
+            self._close_body()  # read to its end: the connection goes back to the pool
+            self._body_end = self._body_pos
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _close_body(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+    def close(self) -> None:
+        if self.mode == "rb" and getattr(self, "_body", None) is not None:
+            self._close_body()
+        super().close()
 
     def _initiate_upload(self) -> None:
         pass  # the upload starts with the first full part, or is one PUT on close
@@ -976,6 +1110,25 @@ class BotwoFile(AbstractBufferedFile):
             self.discard()  # abandoned by an exception: write nothing (and closed)
             return
         self.close()
+
+
+class _LargeReadsDirect(ReadAheadCache):
+    """fsspec's read-ahead cache for small reads; a read of a block or more is fetched
+    for the caller alone and not kept, so a reader of large ranges (pyarrow reading
+    column chunks) holds no second copy of them."""
+
+    name = "botwo-readahead"
+
+    def _fetch(self, start: int | None, end: int | None) -> bytes:
+        first = start or 0
+        last = self.size if end is None or end > self.size else end
+        if last - first >= self.blocksize and not (self.start <= first and last <= self.end):
+            self.miss_count += 1
+            self.total_requested_bytes += last - first
+            data: bytes = self.fetcher(first, last)
+            return data
+        cached: bytes = super()._fetch(start, end)
+        return cached
 
 
 class _DiscardingText(io.TextIOWrapper):

@@ -369,6 +369,18 @@ def test_dask_csv_read_from_lake_written_to_s3(
     assert_frame_equal(by_order(on_s3), SALES)
 
 
+def test_dask_csv_to_one_file_appends_partitions(
+    stores: dict[str, Any], options: dict[str, Any], dask_client: Client
+) -> None:
+    # single_file=True writes the first partition, then opens the object in "ab" mode for
+    # each next one: botwo rewrites the object with its bytes first.
+    ddf = dd.from_pandas(SALES, npartitions=3)
+    ddf.to_csv("botwo://raw/all-sales.csv", single_file=True, index=False, storage_options=options)
+    on_lake = body(stores["lake"], "raw-repo", "main/all-sales.csv")
+    assert_frame_equal(pd.read_csv(io.BytesIO(on_lake)), SALES)
+    assert stores["lake"].list_multipart_uploads(Bucket="raw-repo").get("Uploads") is None
+
+
 def read_in_worker(fs: BotwoFileSystem, path: str) -> tuple[int, bytes]:
     return os.getpid(), fs.cat_file(path)
 

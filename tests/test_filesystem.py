@@ -283,6 +283,44 @@ def test_reading_with_ranges_seek_and_read_ahead(recorded: tuple[BotwoFileSystem
         assert list(f) == [line.encode() for line in text.splitlines(keepends=True)]
 
 
+def test_a_scan_is_one_streamed_get(recorded: tuple[BotwoFileSystem, Sent]) -> None:
+    fs, sent = recorded
+    data = payload(12 * MiB + 7)
+    fs.pipe_file("data/part/scan", data)
+
+    def gets() -> int:
+        return len([r for r in sent.requests if r[1] == "GET"])
+
+    sent.clear()
+    with fs.open("data/part/scan", "rb") as f:  # from the start, in small reads
+        chunks = iter(lambda: f.read(256 * 1024), b"")
+        assert b"".join(chunks) == data
+    assert gets() == 1
+    sent.clear()
+    with fs.open("data/part/scan", "rb") as f:  # from the middle: a block, then the rest
+        f.seek(3 * MiB)
+        assert b"".join(iter(lambda: f.read(MiB), b"")) == data[3 * MiB :]
+    assert gets() == 2
+    sent.clear()
+    with fs.open("data/part/scan", "rb") as f:  # large reads are not kept in the cache
+        f.seek(MiB)
+        assert f.read(8 * MiB) == data[MiB : 9 * MiB]
+        assert len(f.cache.cache) < f.blocksize
+        assert f.read(10) == data[9 * MiB : 9 * MiB + 10]
+    assert gets() == 2
+
+
+def test_an_object_replaced_while_it_is_read_is_an_error(fs: BotwoFileSystem) -> None:
+    fs.pipe_file("data/part/moving", payload(12 * MiB))
+    with fs.open("data/part/moving", "rb", block_size=5 * MiB) as f:
+        f.seek(6 * MiB)
+        assert len(f.read(10)) == 10  # a ranged GET of one block
+        fs.pipe_file("data/part/moving", b"something else entirely" * 1000)
+        f.seek(MiB)
+        with pytest.raises(OSError, match="replaced while it was being read"):
+            f.read(10)  # the next GET asks for the same ETag: never a mix of two objects
+
+
 @pytest.mark.parametrize("side", ["data/plain", "data/part/split", "old/renamed"])
 @pytest.mark.parametrize(
     ("start", "end"),
@@ -348,10 +386,11 @@ def test_a_refused_open_writes_nothing(fs: BotwoFileSystem, backends: dict[str, 
         fs.open("data/part/tiny-blocks", "wb", block_size=1024)
     with pytest.raises(LookupError):
         fs.open("data/part/bad-encoding", "w", encoding="no-such-encoding")
-    with pytest.raises(NotImplementedError):
-        fs.open("data/part/appended", "ab")
+    fs.pipe_file("data/part/dir/x", b"x")
+    with pytest.raises(IsADirectoryError):
+        fs.open("data/part/dir", "ab")
     gc.collect()
-    assert objects(backends["lake"], "lake-data") == {}
+    assert objects(backends["lake"], "lake-data") == {"main/part/dir/x": b"x"}
 
 
 def test_pipe_large_is_a_multipart_upload(fs: BotwoFileSystem, backends: dict[str, Any]) -> None:
@@ -578,13 +617,47 @@ def test_autocommit_false_commit_and_discard(fs: BotwoFileSystem, backends: dict
     assert uploads(backends["lake"], "lake-data") == []
 
 
-def test_append_and_untruncated_touch_are_refused(fs: BotwoFileSystem) -> None:
+def test_untruncated_touch_is_refused(fs: BotwoFileSystem) -> None:
     fs.touch("data/part/empty")
     assert fs.cat("data/part/empty") == b"" and fs.info("data/part/empty")["size"] == 0
-    with pytest.raises(NotImplementedError):
-        fs.open("data/part/empty", "ab")
     with pytest.raises(ValueError, match="truncat"):
         fs.touch("data/part/empty", truncate=False)
+
+
+@pytest.mark.parametrize("existing", [0, 100, 6 * MiB], ids=["missing", "small", "large"])
+def test_append_rewrites_the_object_with_its_bytes_first(
+    recorded: tuple[BotwoFileSystem, Sent], backends: dict[str, Any], existing: int
+) -> None:
+    fs, sent = recorded
+    before = payload(existing, seed="before")
+    if existing:
+        fs.pipe_file("data/part/log", before)
+    sent.clear()
+    with fs.open("data/part/log", "ab") as f:
+        assert f.tell() == existing
+        f.write(b"appended\n")
+    written = list(sent.requests)
+    assert fs.cat("data/part/log") == before + b"appended\n"
+    assert objects(backends["lake"], "lake-data")["main/part/log"] == before + b"appended\n"
+    gets = [r for r in written if r[1] == "GET" and "list-type" not in r[2]]
+    parts = [r for r in written if r[1] == "PUT" and "partNumber" in r[2]]
+    if existing >= 5 * MiB:  # the old bytes are copied on the backend, not through here
+        assert (len(gets), len(parts)) == (0, 2)
+    else:
+        assert (len(gets), len(parts)) == (1 if existing else 0, 0)
+    assert backends["lake"].list_multipart_uploads(Bucket="lake-data").get("Uploads") is None
+
+
+def test_an_append_abandoned_by_an_exception_keeps_the_object(
+    fs: BotwoFileSystem, backends: dict[str, Any]
+) -> None:
+    before = payload(6 * MiB, seed="kept")
+    fs.pipe_file("data/part/kept", before)
+    with pytest.raises(RuntimeError), fs.open("data/part/kept", "ab") as f:
+        f.write(b"half")
+        raise RuntimeError("boom")
+    assert fs.cat("data/part/kept") == before
+    assert backends["lake"].list_multipart_uploads(Bucket="lake-data").get("Uploads") is None
 
 
 def test_put_file_and_get_file(fs: BotwoFileSystem, backends: dict[str, Any], tmp_path: Path) -> None:
