@@ -948,9 +948,10 @@ class BotwoFile(AbstractBufferedFile):
 
         A read where the last one ended goes on reading the same response. Otherwise a new
         GET asks for the range and a block more; and once reads have continued past such
-        a GET, the next one asks for the rest of the object. A read from the very start
-        also asks for the rest: reading from 0 is nearly always a scan. So a scan costs
-        one request however it is chunked, and a jump costs a block.
+        a GET, the next one asks for the rest of the object. A read within the first
+        block also asks for the rest: it nearly always starts a scan (a CSV read, the
+        column chunks of a Parquet file after its 4-byte magic). So a scan costs one
+        request however it is chunked, and a jump costs a block.
         """
         end = min(end, self.size)
         chunks = []
@@ -966,7 +967,8 @@ class BotwoFile(AbstractBufferedFile):
     def _open_body(self, start: int, end: int) -> None:
         continuing = self._body_end == start and self._body_end > 0
         self._close_body()
-        stop = self.size if start == 0 or continuing else min(self.size, max(end, start + self.blocksize))
+        scan = continuing or start < self.blocksize  # a read in the first block starts a scan
+        stop = self.size if scan else min(self.size, max(end, start + self.blocksize))
         params: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": self.key,

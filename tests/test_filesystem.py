@@ -298,15 +298,20 @@ def test_a_scan_is_one_streamed_get(recorded: tuple[BotwoFileSystem, Sent]) -> N
     assert gets() == 1
     sent.clear()
     with fs.open("data/part/scan", "rb") as f:  # from the middle: a block, then the rest
-        f.seek(3 * MiB)
-        assert b"".join(iter(lambda: f.read(MiB), b"")) == data[3 * MiB :]
+        f.seek(6 * MiB)
+        assert b"".join(iter(lambda: f.read(MiB), b"")) == data[6 * MiB :]
     assert gets() == 2
     sent.clear()
+    with fs.open("data/part/scan", "rb") as f:  # within the first block: a scan
+        f.seek(4)
+        assert b"".join(iter(lambda: f.read(MiB), b"")) == data[4:]
+    assert gets() == 1
+    sent.clear()
     with fs.open("data/part/scan", "rb") as f:  # large reads are not kept in the cache
-        f.seek(MiB)
-        assert f.read(8 * MiB) == data[MiB : 9 * MiB]
+        f.seek(6 * MiB)
+        assert f.read(5 * MiB) == data[6 * MiB : 11 * MiB]
         assert len(f.cache.cache) < f.blocksize
-        assert f.read(10) == data[9 * MiB : 9 * MiB + 10]
+        assert f.read(10) == data[11 * MiB : 11 * MiB + 10]
     assert gets() == 2
 
 
