@@ -51,10 +51,14 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from fsspec.caching import ReadAheadCache
-from fsspec.callbacks import DEFAULT_CALLBACK, Callback
-from fsspec.config import apply_config
-from fsspec.spec import AbstractBufferedFile, AbstractFileSystem, _Cached
+
+try:
+    from fsspec.caching import ReadAheadCache
+    from fsspec.callbacks import DEFAULT_CALLBACK, Callback
+    from fsspec.config import apply_config
+    from fsspec.spec import AbstractBufferedFile, AbstractFileSystem, _Cached
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError("botwo.filesystem needs fsspec: pip install 'botwo[fsspec]'") from err
 
 from ._client import RoutingClient
 from ._config import Settings, _safe_endpoint, load
