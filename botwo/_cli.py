@@ -105,12 +105,8 @@ def open_client(config: str | None) -> RoutingClient:
 
 
 def endpoint_of(s3: RoutingClient, name: str) -> str:
-    """A client's endpoint, without any user:password part."""
-    from ._config import _safe_endpoint
-
-    if s3.settings is not None and name in s3.settings.clients:
-        return str(s3.settings.clients[name].describe()["endpoint_url"])
-    return _safe_endpoint(s3.backends[name].meta.endpoint_url) or "(boto3 default)"
+    """A client's endpoint, without any user:password part (as ``repr(s3)`` shows it)."""
+    return s3._client_summaries()[name]["endpoint_url"] or "(boto3 default)"
 
 
 # -- output ---------------------------------------------------------------------------

@@ -62,6 +62,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from ._client import RoutingClient
 from ._config import Settings, _safe_endpoint, load
+from ._copy import CopyConfig
 from ._factory import from_settings
 from .errors import ConfigError, ReadOnlyError
 
@@ -181,7 +182,9 @@ class Source:
                 "pickled; build the client from configuration (botwo.client('s3', config=...)) "
                 "or pass storage_options={'config': ...}"
             )
-        return (_source_of_client, (self._client,))
+        # The configuration and copy settings, not the client: unpickling then builds
+        # boto3 clients only when this process has no filesystem for them yet.
+        return (_source_of_client, (self._client.settings, self._client._explicit_copy_config))
 
 
 #: Sources of unpickled clients, one per configuration (see _source_of_client).
@@ -189,16 +192,15 @@ _UNPICKLED: dict[str, Source] = {}
 _UNPICKLED_LOCK = threading.Lock()
 
 
-def _source_of_client(client: RoutingClient) -> Source:
+def _source_of_client(settings: Settings, copy_config: CopyConfig | None) -> Source:
     """The source of a filesystem over a client, unpickled: one per configuration and copy
     settings in this process. A filesystem unpickled for every task (Dask, a process pool)
     is then fsspec's cached instance, not a new instance and client kept for each task."""
-    assert client.settings is not None
-    key = _settings_digest(client.settings) + repr(client._copy_config)
+    key = _settings_digest(settings) + repr(copy_config)
     with _UNPICKLED_LOCK:
         source = _UNPICKLED.get(key)
         if source is None:
-            source = _UNPICKLED[key] = Source(client=client)
+            source = _UNPICKLED[key] = Source(client=from_settings(settings, copy_config))
     return source
 
 

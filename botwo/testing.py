@@ -108,13 +108,8 @@ class LocalS3Server:
         import boto3
         from botocore.config import Config
 
-        options: dict[str, Any] = {
-            "endpoint_url": self.endpoint_url,
-            "region_name": self.region,
-            "aws_access_key_id": self.access_key,
-            "aws_secret_access_key": self.secret_key,
-            "config": Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
-        }
+        options = self.client_config()
+        options["config"] = Config(**options["config"])
         options.update(kwargs)
         return boto3.client("s3", **options)
 
