@@ -350,7 +350,9 @@ class RoutingClient:
         if spec.embeds_names:
             self._refuse_embedded(spec, route)
         target_key = route.key_prefix + key[len(route.strip) :]
-        target = {**params, "Bucket": route.target_bucket, "Key": target_key}
+        target = params.copy()  # cheaper than {**params, ...}
+        target["Bucket"] = route.target_bucket
+        target["Key"] = target_key
         finish = None
         if spec.translates_output:
             finish = functools.partial(object_response, spec, route, key)

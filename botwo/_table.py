@@ -192,31 +192,45 @@ class _RangeMin:
 class _BucketMatcher:
     """The rules that can match one caller bucket, indexed by prefix."""
 
-    __slots__ = ("_by_prefix", "_lengths", "_listing", "_single", "bucket_route")
+    __slots__ = ("_by_prefix", "_first", "_lengths", "_listing", "_single", "bucket_route")
 
     def __init__(self, routes: list[Route]) -> None:
         by_prefix: dict[str, Route] = {}
         for route in routes:  # in rule order: the first rule with a prefix wins it
             by_prefix.setdefault(route.owns, route)
         self._by_prefix = by_prefix
-        self._lengths = tuple(sorted({len(p) for p in by_prefix}))
         self.bucket_route: Route = by_prefix[""]
+        # For each owned prefix, the first rule among those owning it or any shorter
+        # prefix of it: a key's route is _first of the longest owned prefix it starts
+        # with (every shorter owned prefix of the key is a prefix of that one).
+        lengths = sorted({len(p) for p in by_prefix})
+        first: dict[str, Route] = {}
+        for prefix in sorted(by_prefix, key=len):
+            best = by_prefix[prefix]
+            for n in lengths:
+                if n >= len(prefix):
+                    break
+                shorter = first.get(prefix[:n])
+                if shorter is not None and shorter.rule_index < best.rule_index:
+                    best = shorter
+            first[prefix] = best
+        self._first = first
+        # Longest first, without the empty prefix (the fallback when nothing longer matches).
+        self._lengths = tuple(n for n in reversed(lengths) if n)
         self._single: Route | None = self.bucket_route if len(by_prefix) == 1 else None
         self._listing: tuple[list[str], _RangeMin] | None = None
 
     def route(self, key: str) -> Route:
         if self._single is not None:
             return self._single
-        by_prefix = self._by_prefix
-        best = self.bucket_route
+        first = self._first
         size = len(key)
         for n in self._lengths:
-            if n > size:
-                break
-            found = by_prefix.get(key[:n])
-            if found is not None and found.rule_index < best.rule_index:
-                best = found
-        return best
+            if n <= size:
+                found = first.get(key[:n])
+                if found is not None:
+                    return found
+        return self.bucket_route
 
     def extensions_before(self, prefix: str, limit: int) -> list[Route]:
         """Routes whose prefix strictly extends ``prefix`` and whose rule precedes ``limit``."""

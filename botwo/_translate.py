@@ -43,11 +43,17 @@ Params = Mapping[str, Any]
 
 def object_request(route: Route, params: Params, key: str) -> dict[str, Any]:
     """Parameters of an object operation for the target."""
-    return {**params, "Bucket": route.target_bucket, "Key": route.to_target_key(key)}
+    # dict.copy() and two stores: half the cost of a {**params, ...} display.
+    out = dict(params)
+    out["Bucket"] = route.target_bucket
+    out["Key"] = route.to_target_key(key)
+    return out
 
 
 def bucket_request(route: Route, params: Params) -> dict[str, Any]:
-    return {**params, "Bucket": route.target_bucket}
+    out = dict(params)
+    out["Bucket"] = route.target_bucket
+    return out
 
 
 def object_response(spec: OpSpec, route: Route, key: str | None, response: Params) -> dict[str, Any]:
@@ -102,7 +108,9 @@ def delete_objects_response(response: Params, reverse: Mapping[str, str], route:
                 continue
             ckey = reverse.get(tkey) or route.to_caller_key(tkey)
             if ckey is not None:
-                renamed.append({**entry, "Key": ckey})
+                entry = dict(entry)
+                entry["Key"] = ckey
+                renamed.append(entry)
         out[member] = renamed
     return out
 
@@ -182,7 +190,9 @@ def listing_response(
                     if name is None:  # outside the route: never shown to the caller
                         dropped += 1
                     else:
-                        renamed.append({**entry, member: name})
+                        entry = entry.copy()
+                        entry[member] = name
+                        renamed.append(entry)
             else:
                 # Route.to_caller_key, inlined: this loop runs for every key of a page.
                 key_prefix, strip, owns = route.key_prefix, route.strip, route.owns
@@ -192,7 +202,9 @@ def listing_response(
                     if target.startswith(key_prefix):
                         name = strip + target[cut:]
                         if name.startswith(owns):
-                            renamed.append({**entry, member: name})
+                            entry = entry.copy()  # cheaper than {**entry, member: name}
+                            entry[member] = name
+                            renamed.append(entry)
                             continue
                     dropped += 1  # outside the route: never shown to the caller
             out[list_name] = renamed

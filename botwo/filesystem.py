@@ -747,6 +747,25 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
             for bucket in buckets:
                 self.rmdir(bucket)
 
+    def mv(
+        self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
+    ) -> None:
+        """fsspec's move (copy, then delete the sources), refused before anything is copied
+        when a source is on a read-only route: the deletes that finish a move could never
+        be sent there, and a refused move must not leave a copy behind."""
+        if path1 != path2 and any(rule.readonly for rule in self.client.rules):
+            for p in self.expand_path(path1, recursive=recursive, maxdepth=maxdepth):
+                bucket, key, _ = self._split(p)
+                decision = self.client.route(bucket, key or None)
+                if decision.readonly:
+                    raise PermissionError(
+                        errno.EACCES,
+                        f"{p}: read-only (rule {decision.rule_index}, bucket_name="
+                        f"{decision.rule.bucket_name!r}, has readonly: true); nothing was moved",
+                        p,
+                    )
+        super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kwargs)
+
     def _objects_only(self, paths: list[str]) -> list[str]:
         """``paths`` without the "directories" that a recursive expansion adds: deleting
         such a key is harmless on S3 but leaves a delete marker in a versioned bucket.

@@ -897,6 +897,25 @@ def test_read_only_routes_refuse_every_write(
     assert uploads(backends["lake"], "ref-data") == []
 
 
+def test_moving_out_of_a_read_only_route_is_refused_before_anything_is_copied(
+    fs: BotwoFileSystem, backends: dict[str, Any]
+) -> None:
+    """A move is a copy and a delete; the delete would be refused, so nothing is copied."""
+    backends["lake"].put_object(Bucket="ref-data", Key="ref/table.csv", Body=b"a,b\n")
+    fs.pipe_file("data/kept", b"kept")
+    before = (objects(backends["lake"], "ref-data"), objects(backends["s3"], "data"))
+    for attempt in (
+        lambda: fs.mv("data/ref/table.csv", "data/moved.csv"),
+        lambda: fs.mv("data/ref", "data/moved", recursive=True),
+        lambda: fs.mv(["data/kept", "data/ref/table.csv"], "data/moved/"),
+    ):
+        with pytest.raises(PermissionError, match=r"data/ref/table.csv: read-only \(rule \d+"):
+            attempt()
+    assert (objects(backends["lake"], "ref-data"), objects(backends["s3"], "data")) == before
+    fs.mv("data/kept", "data/moved")  # a move that touches no read-only route still works
+    assert fs.cat("data/moved") == b"kept" and not fs.exists("data/kept")
+
+
 @pytest.mark.parametrize("path", ["data/part/nope", "old/nope", "data/nope", "media/nope", "data/ref/nope"])
 def test_a_missing_key_is_named_as_the_caller_names_it(fs: BotwoFileSystem, path: str) -> None:
     for attempt in (
