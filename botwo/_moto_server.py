@@ -7,14 +7,18 @@ client can page around. The server started by :class:`botwo.testing.LocalS3Serve
 answers such a request as S3 does: it resumes after the last version of the last key
 at or before the marker. And moto says a page of versions is truncated as soon as a
 common prefix fills it, even when nothing follows; the server says so only when
-something does, as S3 does. Anything else is moto's own behaviour. If moto's internals
-are not what this expects, the server runs unchanged.
+something does, as S3 does. And moto reads an object's whole value for every GET, even
+for one byte of it; a ranged GET here reads only its range, as on S3, so that a reader
+that starts at a Parquet footer pays for the footer, not for the file. Anything else is
+moto's own behaviour. If moto's internals are not what this expects, the server runs
+unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+import threading
 from typing import Any
 
 
@@ -54,6 +58,72 @@ def _patch() -> None:
 
     # setattr: the lint environment has no moto, so its type is not known there.
     setattr(S3Backend, "list_object_versions", list_object_versions)  # noqa: B010
+    _patch_ranged_reads()
+
+
+class _Ranged:
+    """An object's value as a ranged GET uses it: its length, and the slice it sends,
+    read from the object's buffer without reading the rest."""
+
+    def __init__(self, key: Any) -> None:
+        self._key = key
+        self._size = int(key.size)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: slice) -> bytes:
+        start, stop, _ = index.indices(self._size)
+        with self._key.lock:
+            self._key._value_buffer.seek(start)
+            return bytes(self._key._value_buffer.read(max(0, stop - start)))
+
+    def __bytes__(self) -> bytes:
+        return bytes(self[:])
+
+
+_lazy = threading.local()
+
+
+def _patch_ranged_reads() -> None:
+    try:
+        from moto.s3.models import FakeKey
+        from moto.s3.responses import S3Response
+    except ImportError:  # pragma: no cover - a moto without this layout runs unchanged
+        return
+    value = FakeKey.__dict__.get("value")
+    if not isinstance(value, property) or not all(
+        hasattr(S3Response, name) for name in ("get_object", "key_response", "_handle_range_header")
+    ):
+        return  # pragma: no cover - unknown internals: moto's own answers
+
+    def get_value(key: Any) -> Any:
+        if getattr(_lazy, "on", False) and hasattr(key, "_value_buffer"):
+            return _Ranged(key)
+        return value.fget(key)
+
+    get_object = S3Response.get_object
+
+    @functools.wraps(get_object)
+    def ranged_get_object(self: Any) -> Any:
+        # Only the value that get_object hands back is lazy, and only for a ranged GET.
+        _lazy.on = bool(self.headers.get("range"))
+        try:
+            return get_object(self)
+        finally:
+            _lazy.on = False
+
+    key_response = S3Response.key_response
+
+    @functools.wraps(key_response)
+    def materialized_key_response(self: Any, *args: Any, **kwargs: Any) -> Any:
+        status, headers, body = key_response(self, *args, **kwargs)
+        # A range moto answers whole (several ranges, or none that applies) is sent whole.
+        return status, headers, bytes(body) if isinstance(body, _Ranged) else body
+
+    setattr(FakeKey, "value", property(get_value, value.fset, value.fdel))  # noqa: B010
+    setattr(S3Response, "get_object", ranged_get_object)  # noqa: B010
+    setattr(S3Response, "key_response", materialized_key_response)  # noqa: B010
 
 
 def _untruncate(backend: Any, bucket_name: str, kwargs: dict[str, Any], answer: Any) -> Any:
