@@ -29,7 +29,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """botwo's per-call overhead over the same boto3 client (network removed), and client build
-    time; writes benchmarks/results/overhead.json. ``nox -s bench -- --quick`` for a smoke run."""
+    time; writes benchmarks/results/overhead.json. ``nox -s bench -- --quick`` for a smoke run,
+    ``-- --instructions`` to add instruction counts per call (valgrind's callgrind)."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench_overhead.py", *session.posargs)
 

@@ -44,8 +44,23 @@ run to run, the ratio much less. A few tenths of a microsecond either way is noi
 Targets: at most 5 us added per head/get/put call, and a list page at most 3% slower
 (ratio <= 1.03); both are required at 10,000 rules and shown for every size.
 
+Instruction counts
+------------------
+Wall-clock medians on a shared machine move by a microsecond or two between runs, which
+is close to what is measured. ``--instructions`` adds a figure that does not move: the
+instructions botwo adds per call, counted by valgrind's callgrind (which counts
+instructions, not time, whatever else the machine does). For each operation at 10,000
+rules and each side, the process runs ``COUNT_BASE`` calls and then, in a second process,
+``COUNT_BASE + COUNT_CALLS``; the difference over ``COUNT_CALLS`` is the cost of one call
+with start-up, imports and client building cancelled out. Hash randomisation is fixed
+and the garbage collector is off in these processes, so two runs agree to a few tens of
+instructions. ``botwo_minus_forward`` subtracts a minimal forwarding wrapper (copy the
+parameters, rename bucket and key, call the client): what botwo's routing and
+translation cost beyond forwarding at all.
+
 Run ``python benchmarks/bench_overhead.py`` (or ``nox -s bench``); ``--quick`` runs
-fewer repetitions, for a smoke test. The table is printed as markdown and written to
+fewer repetitions, for a smoke test; ``--instructions`` adds the instruction counts
+(needs ``valgrind``; a few minutes). The table is printed as markdown and written to
 ``benchmarks/results/overhead.json``.
 """
 
@@ -58,13 +73,18 @@ import gc
 import hashlib
 import io
 import json
+import os
 import platform
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -433,6 +453,85 @@ def measure_build(settings: Settings, clients: dict[str, Any]) -> dict[str, floa
     return out
 
 
+# -- instruction counts ----------------------------------------------------------------
+
+COUNT_RULES = 10_000
+COUNT_BASE = 100
+COUNT_CALLS = 300
+COUNT_SIDES = ("baseline", "forward", "botwo")
+COUNT_OPERATIONS = ("head_object", "get_object", "put_object")
+
+
+def _forwarder(base: Any) -> Callable[..., Any]:
+    """The least a routing wrapper can do: copy the parameters, rename, call."""
+
+    def forward(method: str, **params: Any) -> Any:
+        target = params.copy()
+        target["Bucket"] = TARGET_BUCKET
+        target["Key"] = KEY_PREFIX + params["Key"]
+        return getattr(base, method)(**target)
+
+    return forward
+
+
+def run_calls(side: str, operation: str, n_rules: int, calls: int) -> None:
+    """The body of a counted process: build, warm up, then ``calls`` calls of one side."""
+    clients = {"s3": offline_client(), "lakefs": offline_client()}
+    base = clients["lakefs"]
+    routed = make_botwo(clients, build_mapping(n_rules))
+    forward = _forwarder(base)
+    baseline_call, botwo_call = _calls(base, routed)[operation]
+    body = PUT_BODY if operation == "put_object" else None
+    extra = {} if body is None else {"Body": body}
+
+    def forward_call() -> object:
+        response = forward(operation, Bucket=CALLER_BUCKET, Key=CALLER_KEY, **extra)
+        return response["Body"].read() if operation == "get_object" else response
+
+    call = {"baseline": baseline_call, "forward": forward_call, "botwo": botwo_call}[side]
+    for _ in range(50):
+        call()
+    gc.collect()
+    gc.disable()
+    for _ in range(calls):
+        call()
+
+
+def _counted(side: str, operation: str, calls: int) -> int:
+    """Instructions that callgrind counts for a whole process making ``calls`` calls."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+               __file__, "--count", side, operation, str(COUNT_RULES), str(calls)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from callgrind:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def measure_instructions() -> list[dict[str, Any]]:
+    """Instructions per call of each side, at ``COUNT_RULES`` rules."""
+    jobs = [(side, op, n) for op in COUNT_OPERATIONS for side in COUNT_SIDES
+            for n in (COUNT_BASE, COUNT_BASE + COUNT_CALLS)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        totals = dict(zip(jobs, pool.map(lambda job: _counted(*job), jobs), strict=True))
+    rows = []
+    for op in COUNT_OPERATIONS:
+        per_call = {side: (totals[(side, op, COUNT_BASE + COUNT_CALLS)] - totals[(side, op, COUNT_BASE)])
+                    / COUNT_CALLS for side in COUNT_SIDES}
+        rows.append({
+            "operation": op,
+            "rules": COUNT_RULES,
+            **{f"{side}_per_call": round(v) for side, v in per_call.items()},
+            "botwo_added": round(per_call["botwo"] - per_call["baseline"]),
+            "botwo_minus_forward": round(per_call["botwo"] - per_call["forward"]),
+            "ratio": round(per_call["botwo"] / per_call["baseline"], 4),
+        })
+        print(f"  {op:16} instructions per call: baseline {per_call['baseline']:,.0f}, "
+              f"botwo +{per_call['botwo'] - per_call['baseline']:,.0f}", file=sys.stderr)
+    return rows
+
+
 # -- report ----------------------------------------------------------------------------
 
 
@@ -454,11 +553,34 @@ def markdown(rows: list[Row], build_ms: dict[str, float], first_client_ms: float
     return "\n".join(lines)
 
 
+def instructions_markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        f"| operation ({COUNT_RULES:,} rules) | baseline instructions | botwo adds | "
+        "of which forwarding | botwo / baseline |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        forwarding = r["botwo_added"] - r["botwo_minus_forward"]
+        lines.append(f"| {r['operation']} | {r['baseline_per_call']:,} | {r['botwo_added']:+,} | "
+                     f"{forwarding:+,} | {r['ratio']:.4f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions per call with valgrind's callgrind")
+    parser.add_argument("--count", nargs=4, metavar=("SIDE", "OPERATION", "RULES", "CALLS"),
+                        help=argparse.SUPPRESS)  # the body of one counted process
     args = parser.parse_args(argv)
+    if args.count:
+        side, operation, n_rules, calls = args.count
+        run_calls(side, operation, int(n_rules), int(calls))
+        return 0
+    if args.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind (Debian: apt-get install valgrind)")
     settings = QUICK if args.quick else FULL
 
     clients = {"s3": offline_client(), "lakefs": offline_client()}
@@ -471,7 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     at_scale = [r for r in rows if r.rules == max(RULE_COUNTS)]
     all_met = all(r.met for r in at_scale)
 
+    counts = measure_instructions() if args.instructions else []
+
     table = markdown(rows, build_ms, first_client_ms)
+    if counts:
+        table += "\n\n" + instructions_markdown(counts)
     print(table)
     print(f"\nTargets at {max(RULE_COUNTS):,} rules: {'met' if all_met else 'MISSED'}.")
 
@@ -489,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
                     "at_rules": max(RULE_COUNTS), "met": all_met},
         "overhead": [asdict(r) for r in rows],
         "build_ms": {"first_client_2_rules": round(first_client_ms, 2), **build_ms},
+        "instructions": {"rules": COUNT_RULES, "calls": COUNT_CALLS, "per_call": counts} if counts else None,
         "markdown": table,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -97,10 +97,14 @@ def _patch_ranged_reads() -> None:
     ):
         return  # pragma: no cover - unknown internals: moto's own answers
 
+    read_value = value.fget
+    if read_value is None:  # pragma: no cover - unknown internals: moto's own answers
+        return
+
     def get_value(key: Any) -> Any:
         if getattr(_lazy, "on", False) and hasattr(key, "_value_buffer"):
             return _Ranged(key)
-        return value.fget(key)
+        return read_value(key)
 
     get_object = S3Response.get_object
 
