@@ -53,7 +53,7 @@ from ._describe import render_html, render_text
 from ._fallback import FallbackClient, falls_back
 from ._fanout import BucketUnion, DeleteGroup, SplitDelete
 from ._listing import MergedListing, plan_streams
-from ._names import parse_copy_source
+from ._names import caller_endpoint, parse_copy_source
 from ._operations import Kind, OpSpec, operation_table
 from ._rules import Rule, is_catch_all
 from ._table import Route, RouteDecision, RuleTable
@@ -221,6 +221,7 @@ class RoutingClient:
         self._matcher = self._table.matcher
         self._readers: dict[tuple[tuple[str, ...], bool], FallbackClient] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._buckets: BucketUnion | None = None
         self._pool_lock = threading.Lock()
         #: The configuration the client was built from (None: built from client objects).
         self._settings: Settings | None = None
@@ -241,20 +242,6 @@ class RoutingClient:
         prepare: Callable[[OpSpec, dict[str, Any]], _Prepared] = getattr(self, _PREPARE[spec.kind])
         return prepare(spec, params)
 
-    def _make_api_call(self, spec: OpSpec, params: dict[str, Any]) -> Any:
-        """Prepare, send and finish one call (the generated methods inline this)."""
-        route, client, target, keys, finish, buckets = self._prepare(spec, params)
-        if _debug(_DEBUG):
-            _log_route(spec.method, params, route, client, target)
-        try:
-            response = getattr(client, spec.method)(**target)
-        except ClientError as err:
-            raise self._translate_error(err, route, keys, buckets, spec.name) from err
-        except BotoCoreError as err:
-            err.add_note(_unreachable_note(spec.method, route, params))
-            raise
-        return response if finish is None else finish(response)
-
     def _translate_error(
         self,
         err: ClientError,
@@ -270,6 +257,9 @@ class RoutingClient:
         # that the caller never called.
         new: ClientError = cls(response, operation)
         setattr(new, "botwo_route", route)  # noqa: B010 - an attribute botocore's classes do not declare
+        for note in getattr(err, "__notes__", ()):  # botwo's own (a copy's failed cleanup)
+            if note.startswith("botwo: "):
+                new.add_note(note)
         new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
         return new
 
@@ -492,8 +482,11 @@ class RoutingClient:
             if route.readonly:
                 raise self._refuse_readonly(spec, route, f"{bucket}/{obj['Key']}")
         first = routes[0] if routes else self._table.route_bucket(bucket)
-        if not routes and first.readonly:
-            raise self._refuse_readonly(spec, first, f"bucket {bucket!r}")
+        if not routes:
+            if first.readonly:
+                raise self._refuse_readonly(spec, first, f"bucket {bucket!r}")
+            # No keys: sent as it is (renamed) for the backend's own answer (MalformedXML).
+            return _prepared(first, self._clients[first.client], bucket_request(first, params))
         assert isinstance(delete, Mapping)
         if first.identical and all(
             r is first or (r.identical and self._same_backend(r, first)) for r in routes
@@ -527,8 +520,11 @@ class RoutingClient:
 
     def _prepare_all_buckets(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
         route = self._table.route_bucket("")
-        union = BucketUnion(self.pool(), self._table, self._clients, self._default_name, self._token_key)
-        return _prepared(route, union, params, buckets=())
+        if self._buckets is None:  # built once: which clients, under which names
+            self._buckets = BucketUnion(
+                self.pool(), self._table, self._clients, self._default_name, self._token_key
+            )
+        return _prepared(route, self._buckets, params, buckets=())
 
     # -- boto3's extra client methods -------------------------------------------------
 
@@ -578,11 +574,13 @@ class RoutingClient:
     ) -> dict[str, Any]:
         route = self._table.route(Bucket, Key)
         if route.readonly:
-            raise ReadOnlyError.refuse(
+            refused = ReadOnlyError.refuse(
                 "PostObject",
                 f"botwo: {Bucket}/{Key} is read-only ({route.describe()} has readonly: true); "
                 "no presigned POST was made",
             )
+            setattr(refused, "botwo_route", route)  # noqa: B010 - as _refuse_readonly does
+            raise refused
         conditions = None if Conditions is None else [_post_condition(route, c) for c in Conditions]
         post: dict[str, Any] = self._clients[route.client].generate_presigned_post(
             route.target_bucket,
@@ -744,11 +742,17 @@ def _log_route(
     )
 
 
-def _unreachable_note(method: str, route: Route, params: Mapping[str, Any]) -> str:
-    """The note added to a botocore error that is not an S3 answer (a backend that cannot
-    be reached, a timeout): the call in the caller's names, and where it went."""
+def _scrub_unreachable(err: BotoCoreError, method: str, route: Route, params: Mapping[str, Any]) -> None:
+    """A botocore error that is not an S3 answer (a backend that cannot be reached, a
+    timeout), made fit for the caller: its message named the request's URL, with the
+    target's bucket and keys (and any password in the endpoint), so it names only the
+    endpoint; a note gives the call in the caller's names and where it went."""
+    url = err.kwargs.get("endpoint_url")
+    if isinstance(url, str):
+        err.kwargs = {**err.kwargs, "endpoint_url": caller_endpoint(route, url)}
+        err.args = (err.fmt.format(**err.kwargs),)
     where = ", ".join(f"{m}={params[m]!r}" for m in ("Bucket", "Key", "Prefix") if m in params)
-    return f"botwo: {method}({where}) through {route.describe()} failed before S3 answered"
+    err.add_note(f"botwo: {method}({where}) through {route.describe()} failed before S3 answered")
 
 
 # What a HEAD needs of a presigned read's parameters to find the client that holds it.
@@ -852,7 +856,7 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
         except ClientError as err:
             raise self._translate_error(err, route, keys, buckets, operation_name) from err
         except BotoCoreError as err:
-            err.add_note(_unreachable_note(py_name, route, kwargs))
+            _scrub_unreachable(err, py_name, route, kwargs)
             raise
         return response if finish is None else finish(response)
 

@@ -603,8 +603,10 @@ class CrossCopy:
         try:
             self._dest.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, **args)
         except Exception as cleanup:
+            # Not the names or str(cleanup): they are the target's (this class sees no other).
             err.add_note(
-                f"botwo: could not abort the multipart upload {upload_id} of {bucket}/{key}: {cleanup}"
+                f"botwo: could not abort the multipart upload {upload_id} of the copy's destination "
+                f"({type(cleanup).__name__}); abort it to stop paying for its parts"
             )
 
     def _delete_written(
@@ -619,7 +621,8 @@ class CrossCopy:
             self._dest.delete_object(Bucket=params["Bucket"], Key=params["Key"], **args)
         except Exception as cleanup:
             err.add_note(
-                f"botwo: could not delete the copy written to {params['Bucket']}/{params['Key']}: {cleanup}"
+                "botwo: could not delete the object the failed copy wrote to its destination "
+                f"({type(cleanup).__name__}); delete it"
             )
 
     def _error(self, operation: str, code: str, message: str, status: int, **fields: str) -> ClientError:

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ._names import caller_arn
 from ._table import Route, RuleTable
 from ._tokens import decode_token, encode_token
 from ._translate import delete_objects_response, error_response
@@ -166,15 +167,26 @@ class BucketUnion:
     ) -> None:
         self._pool = pool
         self._table = table
-        self._clients = clients
-        self._default = default
         self._token_key = token_key
+        # Each distinct client once, the default first, with the names it goes by.
+        first = clients[default]
+        others = {id(c): c for c in clients.values() if c is not first}
+        self._distinct = [first, *others.values()]
+        self._names_of = {id(c): [n for n, other in clients.items() if other is c] for c in self._distinct}
 
     def list_buckets(self, **params: Any) -> dict[str, Any]:
         return self._union("list_buckets", "MaxBuckets", params)
 
     def list_directory_buckets(self, **params: Any) -> dict[str, Any]:
         return self._union("list_directory_buckets", "MaxDirectoryBuckets", params)
+
+    def _caller_entry(self, entry: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """A bucket-list entry in caller names (``Name``, and ``BucketArn`` where present)."""
+        out = dict(entry)
+        out["Name"] = name
+        if isinstance(out.get("BucketArn"), str):
+            out["BucketArn"] = caller_arn(self._table.route_bucket(name), out["BucketArn"])
+        return out
 
     def _all_pages(self, client: Any, method: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         pages = []
@@ -194,23 +206,18 @@ class BucketUnion:
             if not isinstance(payload, dict) or not isinstance(payload.get("after"), str):
                 raise TokenError("ContinuationToken does not hold a bucket-list position")
             after = payload["after"]
-        default = self._clients[self._default]
-        distinct = [
-            default,
-            *(c for c in {id(c): c for c in self._clients.values()}.values() if c is not default),
-        ]
-        names_of = {id(c): [n for n, other in self._clients.items() if other is c] for c in distinct}
-        results = list(self._pool.map(lambda c: self._all_pages(c, method, params), distinct))
+        results = list(self._pool.map(lambda c: self._all_pages(c, method, params), self._distinct))
         found: dict[str, dict[str, Any]] = {}
-        for client, pages in zip(distinct, results, strict=True):
-            names = names_of[id(client)]
+        for client, pages in zip(self._distinct, results, strict=True):
+            names = self._names_of[id(client)]
             for page in pages:
                 for entry in page.get("Buckets", ()):
                     target = entry.get("Name")
                     if not isinstance(target, str):
                         continue
                     for name in caller_bucket_names(self._table, names.__contains__, target):
-                        found.setdefault(name, {**entry, "Name": name})
+                        if name not in found:
+                            found[name] = self._caller_entry(entry, name)
         prefix = params.get("Prefix")
         ordered = sorted(
             n for n in found if (not prefix or n.startswith(prefix)) and (after is None or n > after)

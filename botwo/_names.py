@@ -146,6 +146,20 @@ def caller_location(route: Route, location: str, target_key: str | None, key: st
     return out
 
 
+def caller_endpoint(route: Route, url: str) -> str:
+    """The endpoint of a request URL, as a caller may see it: scheme and host only (the
+    path and query hold target names), no user or password, and a virtual-host bucket
+    label in the caller's name."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<endpoint>"
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    tb = route.target_bucket
+    if netloc.startswith(tb + "."):
+        netloc = route.bucket + netloc[len(tb) :]
+    return f"{scheme}://{netloc}"
+
+
 def caller_arn(route: Route, arn: str) -> str:
     """A bucket ARN (``arn:...:bucket``) in caller names."""
     tb = route.target_bucket

@@ -66,11 +66,29 @@ def object_response(spec: OpSpec, route: Route, key: str | None, response: Param
         for member in spec.out_key:
             if member in out:
                 out[member] = key
+    # Members that come from a header: (header, target's value, caller's value).
+    headers: list[tuple[str, str, str]] = []
     if spec.out_location and isinstance(out.get("Location"), str):
         target_key = route.to_target_key(key) if key is not None else None
-        out["Location"] = caller_location(route, out["Location"], target_key, key)
+        caller = caller_location(route, out["Location"], target_key, key)
+        headers.append(("location", out["Location"], caller))
+        out["Location"] = caller
     if spec.out_arn and isinstance(out.get("BucketArn"), str):
-        out["BucketArn"] = caller_arn(route, out["BucketArn"])
+        caller = caller_arn(route, out["BucketArn"])
+        headers.append(("x-amz-bucket-arn", out["BucketArn"], caller))
+        out["BucketArn"] = caller
+    metadata = out.get("ResponseMetadata")
+    sent = metadata.get("HTTPHeaders") if isinstance(metadata, Mapping) else None
+    if (
+        isinstance(metadata, Mapping)
+        and isinstance(sent, Mapping)
+        and any(sent.get(h) == target for h, target, _ in headers)
+    ):
+        renamed = dict(sent)
+        for header, target, caller in headers:
+            if renamed.get(header) == target:
+                renamed[header] = caller
+        out["ResponseMetadata"] = {**metadata, "HTTPHeaders": renamed}
     return out
 
 

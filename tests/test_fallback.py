@@ -392,7 +392,7 @@ def test_without_fallback_on_unreachable_a_client_that_is_down_is_an_error(
     for name in ("lake", "s3"):
         stores[name].create_bucket(Bucket="clips")
     stores["s3"].put_object(Bucket="clips", Key="c", Body=b"s3's")
-    with pytest.raises(EndpointConnectionError):  # botocore's own, unchanged
+    with pytest.raises(EndpointConnectionError):  # botocore's own class
         s3.get_object(Bucket="media", Key="k")
     # lake says "not here", the next one is down: that is the answer, not s3's copy.
     with pytest.raises(EndpointConnectionError):
