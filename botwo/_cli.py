@@ -46,7 +46,7 @@ from ._awsfmt import (
     summary_lines,
     transfer_line,
 )
-from ._check import add_check_parser, cmd_check
+from ._check import add_check_parser, cmd_check, hide_userinfo
 from ._client import RoutingClient
 from .errors import BotwoError, ConfigError
 
@@ -77,11 +77,12 @@ def reason(err: BaseException) -> str:
 
     ``upload_file`` raises ``S3UploadFailedError("Failed to upload f to b/k: An error
     occurred ...")`` from the ``ClientError``; aws prints the ``ClientError`` alone.
+    A URL in it (a connection error names one) is shown without ``user:password@``.
     """
     cause = err.__cause__ or err.__context__
     if isinstance(err, Boto3Error) and isinstance(cause, ClientError | BotoCoreError):
-        return str(cause)
-    return str(err)
+        return hide_userinfo(str(cause))
+    return hide_userinfo(str(err))
 
 
 # -- the client -----------------------------------------------------------------------
@@ -244,7 +245,7 @@ def route_record(s3: RoutingClient, url: S3Url) -> dict[str, Any]:
     """Where ``url`` goes, as plain data (``botwo route --json``)."""
     decision = s3.route(url.bucket, url.key or None)
     return {
-        "url": f"s3://{url.bucket}" + (f"/{url.key}" if url.key else ""),
+        "url": decision.url,
         "bucket": decision.bucket,
         "key": decision.key,
         "rule_index": decision.rule_index,
@@ -731,34 +732,24 @@ def _guarded(name: str, command: Handler) -> Handler:
     return run
 
 
-def common_options() -> argparse.ArgumentParser:
-    """``--config`` and ``--debug``, accepted before or after the command name."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
+def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """``--config`` and ``--debug``, accepted before or after the command name.
+
+    The top-level parser has the defaults (``None``, ``False``); the commands' parent
+    parser is given ``defaults=False`` (``argparse.SUPPRESS``) so that a command without
+    the option keeps the value given before the command name.
+    """
+    parser.add_argument(
         "--config",
         metavar="PATH",
-        default=argparse.SUPPRESS,
+        default=None if defaults else argparse.SUPPRESS,
         help="the configuration file (default: $BOTWO_CONFIG, ./botwo.toml, then the user config dir)",
     )
-    parent.add_argument(
+    parser.add_argument(
         "--debug",
         action="store_true",
-        default=argparse.SUPPRESS,
+        default=False if defaults else argparse.SUPPRESS,
         help="log botwo's routing decisions (logger 'botwo', DEBUG) on stderr",
-    )
-    return parent
-
-
-def add_global_options(parser: argparse.ArgumentParser) -> None:
-    """The same options on the top-level parser, with their defaults."""
-    parser.add_argument(
-        "--config",
-        metavar="PATH",
-        default=None,
-        help="the configuration file (default: $BOTWO_CONFIG, ./botwo.toml, then the user config dir)",
-    )
-    parser.add_argument(
-        "--debug", action="store_true", default=False, help="log botwo's routing decisions on stderr"
     )
 
 
@@ -771,7 +762,8 @@ def _transfer_options(parser: argparse.ArgumentParser, *, progress: bool) -> Non
 
 def register(commands: Any) -> None:
     """Add ``check``, ``route``, ``ls``, ``cp`` and ``rm`` to ``commands`` (argparse subparsers)."""
-    parent = common_options()
+    parent = argparse.ArgumentParser(add_help=False)
+    add_global_options(parent, defaults=False)
     check = add_check_parser(commands, parent)
     check.set_defaults(handler=_guarded("check", cmd_check))
 

@@ -32,6 +32,7 @@ import os
 import re
 import sys
 import tomllib
+import typing
 import urllib.parse
 import warnings
 from collections.abc import Iterator, Mapping
@@ -42,6 +43,7 @@ import attrs
 import boto3.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
 from ._copy import CopyConfig
 from ._rules import Rule, parse_mapping
@@ -80,6 +82,39 @@ CLIENT_FIELDS: tuple[str, ...] = (*_BOTO3_FIELDS, "profile_name", "config")
 _TOP_FIELDS = ("clients", "mapping", "copy")
 _COPY_FIELDS = tuple(f.name for f in attrs.fields(CopyConfig))
 _CONFIG_OPTIONS = tuple(Config.OPTION_DEFAULTS)
+#: botocore Config options whose value is a table; a dotted name (``s3.addressing_style``)
+#: reaches inside one of these only.
+_TABLE_OPTIONS = frozenset({"s3", "retries", "proxies", "proxies_config", "client_context_params"})
+#: botocore Config options (dotted: inside a table option) that are numbers or booleans.
+#: A string there, as ``${VAR}`` always makes, is converted, so they can come from the
+#: environment.
+_OPTION_KINDS: dict[str, type] = {
+    "connect_timeout": float,
+    "read_timeout": float,
+    "max_pool_connections": int,
+    "request_min_compression_size_bytes": int,
+    "retries.max_attempts": int,
+    "retries.total_max_attempts": int,
+    "parameter_validation": bool,
+    "tcp_keepalive": bool,
+    "disable_request_compression": bool,
+    "inject_host_prefix": bool,
+    "use_dualstack_endpoint": bool,
+    "use_fips_endpoint": bool,
+    "ignore_configured_endpoint_urls": bool,
+    "s3_disable_express_session_auth": bool,
+    "s3.use_accelerate_endpoint": bool,
+    "s3.payload_signing_enabled": bool,
+    "s3.s3_disable_express_session_auth": bool,
+    "proxies_config.proxy_use_forwarding_for_https": bool,
+}
+#: The number and boolean fields of the ``copy`` table, converted likewise.
+_COPY_KINDS: dict[str, type] = {
+    name: kind
+    for name, kind in typing.get_type_hints(CopyConfig).items()
+    if name in _COPY_FIELDS and kind in (int, float, bool)
+}
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
 _BOOL_FIELDS = frozenset({"use_ssl"})
 _BOOL_OR_PATH_FIELDS = frozenset({"verify"})
 #: Fields never shown, logged or put in an error message.
@@ -119,6 +154,34 @@ def env_name(client: str) -> str:
 def _parse_bool(value: str) -> bool | None:
     lowered = value.strip().lower()
     return True if lowered in _TRUE else False if lowered in _FALSE else None
+
+
+def _convert(kind: type, value: Any, origin: str, where: str) -> Any:
+    """A string as the number or boolean ``kind`` (``${VAR}`` always makes a string);
+    any other value as it is, for botocore or CopyConfig to check."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if kind is bool:
+            parsed = _parse_bool(value)
+            if parsed is None:
+                raise ValueError(value)
+            return parsed
+        return kind(value.strip())
+    except ValueError:
+        raise _error(origin, where, f"expected {_KIND_NAMES[kind]}, got string {value!r}") from None
+
+
+def _valid_endpoint(url: str) -> bool:
+    """``http(s)://host[:port][/path]``, as botocore accepts it."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # a port that is not a number raises
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https"):
+        return False
+    return bool(is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url))
 
 
 # -- ${VAR} interpolation -----------------------------------------------------------
@@ -176,15 +239,16 @@ def _expand_tree(value: Any, environ: Mapping[str, str], origin: str, where: str
 
 
 def _safe_endpoint(url: str | None) -> str | None:
-    """An endpoint URL without any user:password part."""
+    """An endpoint URL without any user:password part; the host and port as written."""
     if url is None:
         return None
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # e.g. an unclosed [ of an IPv6 address
+        return "(invalid URL)"
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @attrs.frozen(repr=False)
@@ -192,7 +256,9 @@ class ClientSettings:
     """One underlying client as configured: what :meth:`build` passes to boto3.
 
     ``options`` holds the resolved keyword arguments of ``boto3.client``, secrets
-    included; :meth:`describe` and ``repr`` never show a secret.
+    included; :meth:`describe` and ``repr`` never show a secret. It does not pickle
+    (it would carry the secrets): pickle the :class:`Settings`, which travels as its
+    document.
     """
 
     name: str
@@ -242,6 +308,13 @@ class ClientSettings:
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.describe().items())
         return f"ClientSettings({self.name!r}, {fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError(
+            f"botwo.ClientSettings ({self.name!r}) cannot be pickled: it holds the resolved "
+            "secrets. Pickle the botwo.Settings instead: it travels as its document, ${VAR} "
+            "references unexpanded, and is resolved again where it is unpickled"
+        )
 
 
 def _describe_source(source: str) -> str:
@@ -346,7 +419,8 @@ def _overrides(
 
 
 def _flatten_options(options: Mapping[str, Any], origin: str, where: str) -> dict[str, Any]:
-    """A ``config`` table, dotted keys (``"s3.addressing_style"``) made nested."""
+    """A ``config`` table, dotted keys (``"s3.addressing_style"``) made nested, the table
+    options checked to be tables and the number and boolean options converted."""
     out: dict[str, Any] = {}
     for key, value in options.items():
         if not isinstance(key, str):
@@ -358,16 +432,35 @@ def _flatten_options(options: Mapping[str, Any], origin: str, where: str) -> dic
             raise _error(
                 origin, where, f"unknown botocore Config option {head!r}{hint}; see botocore.config.Config"
             )
-        if rest:
-            inner = out.setdefault(head, {})
-            if not isinstance(inner, dict):
-                raise _error(origin, f"{where}.{head}", "is given both as a value and as a table")
-            inner.update(_nest(rest, value))
-        elif isinstance(value, Mapping) and isinstance(out.get(head), dict):
-            out[head].update(value)
+        if head in _TABLE_OPTIONS:
+            if not rest and not isinstance(value, Mapping):
+                raise _error(origin, f"{where}.{head}", f"expected a table, got {_type_name(value)}")
+            _merge(out.setdefault(head, {}), _nest(rest, value) if rest else value, origin, f"{where}.{head}")
+        elif rest:
+            raise _error(origin, f"{where}.{key}", f"{head!r} is not a table option: write {head} = ...")
         else:
-            out[head] = dict(value) if isinstance(value, Mapping) else value
+            out[head] = value
+    for path, kind in _OPTION_KINDS.items():
+        parent, _, leaf = path.rpartition(".")
+        table = out.get(parent) if parent else out
+        if isinstance(table, dict) and leaf in table:
+            table[leaf] = _convert(kind, table[leaf], origin, f"{where}.{path}")
     return out
+
+
+def _merge(into: dict[str, Any], table: Mapping[str, Any], origin: str, where: str) -> None:
+    """``table`` merged into ``into``; a value given twice (``"s3.addressing_style"`` beside
+    an ``s3`` table that has it) is an error rather than one silently winning."""
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            inner = into.setdefault(key, {})
+            if isinstance(inner, dict):
+                _merge(inner, value, origin, f"{where}.{key}")
+                continue
+        elif key not in into:
+            into[key] = value
+            continue
+        raise _error(origin, f"{where}.{key}", "is given twice (as a dotted name and in a table)")
 
 
 def _nest(dotted: str, value: Any) -> dict[str, Any]:
@@ -380,6 +473,9 @@ def _client_value(
 ) -> tuple[Any, str]:
     """A checked client field and where it came from."""
     source = "file" if not variables else "$" + ", $".join(variables)
+    if field == "endpoint_url" and isinstance(value, str) and not _valid_endpoint(value):
+        # Not shown: an endpoint may hold user:password@.
+        raise _error(origin, where, "expected http(s)://host[:port] (the value is not shown)")
     if field in _BOOL_FIELDS or field in _BOOL_OR_PATH_FIELDS:
         if isinstance(value, bool):
             return value, source
@@ -434,7 +530,7 @@ def _client_settings(
     profile = options.pop("profile_name", None)
     try:
         Config(**config_options)
-    except (TypeError, ValueError, BotoCoreError) as err:
+    except (TypeError, ValueError, AttributeError, BotoCoreError) as err:
         raise _error(origin, f"{where}.config", f"not valid botocore Config options: {err}") from None
     return ClientSettings(
         name=name,
@@ -451,8 +547,12 @@ def _copy_settings(table: Any, environ: Mapping[str, str], origin: str) -> CopyC
     for field in table:
         if field not in _COPY_FIELDS:
             raise _unknown(origin, "copy", field, _COPY_FIELDS)
+    values = _expand_tree(dict(table), environ, origin, "copy")
+    for field, kind in _COPY_KINDS.items():
+        if field in values:
+            values[field] = _convert(kind, values[field], origin, f"copy.{field}")
     try:
-        return CopyConfig(**_expand_tree(dict(table), environ, origin, "copy"))
+        return CopyConfig(**values)
     except ConfigError as err:
         raise _error(origin, "copy", str(err)) from None
 

@@ -9,6 +9,7 @@ process; the aws-shaped line formatters and the lints are tested as pure functio
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
@@ -290,6 +291,43 @@ def test_check_fails_on_an_unreachable_endpoint(cli: Cli) -> None:
     lake = next(line for line in result.out.splitlines() if line.strip().startswith("lake "))
     assert "FAIL" in lake and "unreachable" in lake
     assert "(1 failed: lake)" in result.out.splitlines()[-1]
+
+
+def test_check_never_prints_an_endpoint_password(cli: Cli) -> None:
+    tables = cli.tables()
+    tables["lake"]["endpoint_url"] = f"http://user:pa55word@127.0.0.1:{_closed_port()}"
+    cli.config = cli.write(tables, MAPPING, "userinfo.toml")
+    for args in (("check", "--timeout", "2"), ("check", "--timeout", "2", "--json")):
+        result = cli.run(*args)
+        assert result.code == 1, result
+        assert "unreachable" in result.out and "127.0.0.1" in result.out
+        assert "pa55word" not in result.out + result.err
+
+
+def test_ls_never_prints_an_endpoint_password(cli: Cli) -> None:
+    tables = cli.tables()
+    tables["s3"]["endpoint_url"] = "http://user:pa55word@127.0.0.1:1"
+    tables["s3"]["config"] = {"connect_timeout": 1, "retries": {"total_max_attempts": 1}}
+    cli.config = cli.write(tables, MAPPING, "userinfo.toml")
+    result = cli.run("ls", "s3://bucket/x/")
+    assert result.code == 1, result
+    assert result.err.startswith("fatal error: Could not connect to the endpoint URL"), result
+    assert "127.0.0.1:1" in result.err and "pa55word" not in result.out + result.err
+
+
+def test_reason_takes_userinfo_out_of_urls() -> None:
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import EndpointConnectionError
+
+    err = EndpointConnectionError(endpoint_url="http://user:pa55word@127.0.0.1:1/bucket/x")
+    assert _cli.reason(err) == 'Could not connect to the endpoint URL: "http://127.0.0.1:1/bucket/x"'
+    try:
+        raise S3UploadFailedError("Failed to upload f to b/k: ...") from err
+    except S3UploadFailedError as wrapped:
+        assert "pa55word" not in _cli.reason(wrapped) and "//127.0.0.1:1/bucket/x" in _cli.reason(wrapped)
+    assert _cli.reason(ValueError("see https://u:p%40ss@host/a and http://host/b")) == (
+        "see https://host/a and http://host/b"
+    )
 
 
 def test_check_bad_config_exits_2_naming_the_field(cli: Cli, run_main: Callable[..., Result]) -> None:
@@ -595,6 +633,14 @@ def test_options_go_before_or_after_the_command() -> None:
     neither = parser.parse_args(["ls"])
     assert (before.config, before.debug) == (after.config, after.debug) == ("a.toml", True)
     assert (neither.config, neither.debug) == (None, False)
+    # One definition: the same help before and after the command name.
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in ("check", "route", "ls", "cp", "rm"):
+        sub = commands.choices[command]
+        for option in ("--config", "--debug"):
+            top = next(a for a in parser._actions if option in a.option_strings)
+            inner = next(a for a in sub._actions if option in a.option_strings)
+            assert (inner.help, inner.metavar) == (top.help, top.metavar)
 
 
 def test_cp_usage_error_exits_2(cli: Cli) -> None:

@@ -17,7 +17,7 @@ from hypothesis import given
 
 import botwo
 from botwo import ConfigError, CopyConfig, Rule, RuleError
-from botwo._config import env_name, find_config, read_file, resolve, user_config_dir
+from botwo._config import _safe_endpoint, env_name, find_config, read_file, resolve, user_config_dir
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -276,12 +276,12 @@ def test_expansion_is_concatenation(parts: list[tuple[str, str]], tail: str) -> 
     template = "".join(f"{text}${{V{i}}}" for i, (text, _) in enumerate(parts)) + tail
     expected = "".join(text + value for text, value in parts) + tail
     document = {
-        "clients": {"s3": {"endpoint_url": template}},
+        "clients": {"s3": {"region_name": template}},
         "mapping": [{"bucket_name": "*", "client": "s3"}],
     }
     if not expected:
         return
-    assert _resolve(document, environ).clients["s3"].options["endpoint_url"] == expected
+    assert _resolve(document, environ).clients["s3"].options["region_name"] == expected
 
 
 def test_per_client_overrides_from_the_environment() -> None:
@@ -413,6 +413,124 @@ def test_user_config_dir_per_platform(tmp_path: Path) -> None:
     assert user_config_dir({**home, "APPDATA": str(tmp_path / "AD")}, "win32") == tmp_path / "AD" / "botwo"
 
 
+def _one_client(table: dict[str, Any], **document: Any) -> dict[str, Any]:
+    return {"clients": {"a": table}, "mapping": [{"bucket_name": "*", "client": "a"}], **document}
+
+
+def test_numbers_and_booleans_come_from_the_environment() -> None:
+    """``${VAR}`` makes a string; the number and boolean options take it as one."""
+    config = {
+        "connect_timeout": "${T}",
+        "read_timeout": "${T}",
+        "max_pool_connections": "${N}",
+        "parameter_validation": "${NO}",
+        "tcp_keepalive": " ${YES} ",
+        "retries": {"max_attempts": "${N}", "mode": "standard"},
+        "retries.total_max_attempts": "${N}",
+        "s3.use_accelerate_endpoint": "${NO}",
+    }
+    copy = {"part_size": "${P}", "concurrency": "${N}", "verify_md5": "${NO}"}
+    environ = {"T": "2.5", "N": "7", "NO": "false", "YES": "on", "P": "8388608"}
+    settings = _resolve(_one_client({"config": config}, copy=copy), environ)
+    assert settings.clients["a"].config_options == {
+        "connect_timeout": 2.5,
+        "read_timeout": 2.5,
+        "max_pool_connections": 7,
+        "parameter_validation": False,
+        "tcp_keepalive": True,
+        "retries": {"max_attempts": 7, "mode": "standard", "total_max_attempts": 7},
+        "s3": {"use_accelerate_endpoint": False},
+    }
+    assert settings.copy == CopyConfig(part_size=8388608, concurrency=7, verify_md5=False)
+    client = settings.clients["a"].build()
+    assert (client.meta.config.connect_timeout, client.meta.config.max_pool_connections) == (2.5, 7)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (
+            _one_client({"config": {"connect_timeout": "${V}"}}),
+            r"^test.toml: clients.a.config.connect_timeout: expected a number, got string 'soon'$",
+        ),
+        (
+            _one_client({"config": {"retries": {"max_attempts": "${V}"}}}),
+            r"clients.a.config.retries.max_attempts: expected an integer, got string 'soon'",
+        ),
+        (
+            _one_client({"config": {"parameter_validation": "${V}"}}),
+            r"clients.a.config.parameter_validation: expected true or false, got string 'soon'",
+        ),
+        (
+            _one_client({}, copy={"part_size": "${V}"}),
+            r"^test.toml: copy.part_size: expected an integer, got string 'soon'$",
+        ),
+        (
+            _one_client({}, copy={"verify_md5": "${V}"}),
+            r"copy.verify_md5: expected true or false, got string 'soon'",
+        ),
+    ],
+)
+def test_a_number_or_boolean_that_is_not_one_is_named(document: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _resolve(document, {"V": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"s3": "path"}, r"^test.toml: clients.a.config.s3: expected a table, got string$"),
+        ({"retries": 3}, r"clients.a.config.retries: expected a table, got int"),
+        ({"proxies": "http://u:pa55@proxy"}, r"clients.a.config.proxies: expected a table, got string$"),
+        ({"proxies_config": "x"}, r"clients.a.config.proxies_config: expected a table"),
+        ({"client_context_params": "x"}, r"clients.a.config.client_context_params: expected a table"),
+        ({"s3.addressing_style": "path", "s3": "x"}, r"clients.a.config.s3: expected a table"),
+        (
+            {"s3": {"addressing_style": "virtual"}, "s3.addressing_style": "path"},
+            r"clients.a.config.s3.addressing_style: is given twice",
+        ),
+        (
+            {"s3.addressing_style": "path", "s3": {"addressing_style": "virtual"}},
+            r"clients.a.config.s3.addressing_style: is given twice",
+        ),
+        ({"connect_timeout.x": 1}, r"clients.a.config.connect_timeout.x: 'connect_timeout' is not a table"),
+    ],
+)
+def test_table_options_must_be_tables(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _resolve(_one_client({"config": config}))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "localhost:9000",
+        "htp//user:pa55word@host",
+        "ftp://user:pa55word@host",
+        "http://user:pa55word@host:port",
+        "http://user:pa55word@[::1",
+        "http://user:pa55word@bad_host",
+        "",
+    ],
+)
+def test_an_invalid_endpoint_is_named_without_its_value(url: str) -> None:
+    expected = r"^test.toml: clients.a.endpoint_url: expected http\(s\)://host\[:port\]"
+    with pytest.raises(ConfigError, match=expected) as info:
+        _resolve(_one_client({"endpoint_url": url}))
+    assert "pa55word" not in str(info.value)
+    override = {"BOTWO_CLIENT_A_ENDPOINT_URL": url}
+    with pytest.raises(ConfigError, match=r"clients.a.endpoint_url \(from BOTWO_CLIENT_A_ENDPOINT_URL\)"):
+        _resolve(_one_client({}), override)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://localhost:9000", "https://u:p@minio.local/path", "http://[::1]:9000", "HTTP://127.0.0.1"],
+)
+def test_valid_endpoints_are_accepted(url: str) -> None:
+    assert _resolve(_one_client({"endpoint_url": url})).clients["a"].options["endpoint_url"] == url
+
+
 # -- secrets never shown ---------------------------------------------------------------
 
 
@@ -431,6 +549,33 @@ def test_userinfo_in_an_endpoint_is_not_shown() -> None:
         "mapping": [{"bucket_name": "*", "client": "s3"}],
     }
     assert _resolve(document).clients["s3"].describe()["endpoint_url"] == "https://minio.local:9000/x"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://u:p@[::1]:9000", "http://[::1]:9000"),
+        ("http://u:p@MinIO.Local:9000/x", "http://MinIO.Local:9000/x"),
+        ("http://u:p@host:port", "http://host:port"),
+        ("http://u:p:@a@host", "http://host"),
+        ("http://[::1", "(invalid URL)"),
+    ],
+)
+def test_an_endpoint_is_shown_as_written_without_userinfo(url: str, shown: str) -> None:
+    assert _safe_endpoint(url) == shown
+
+
+def test_an_ipv6_endpoint_is_shown_with_its_brackets() -> None:
+    settings = _resolve(_one_client({"endpoint_url": "http://u:p@[::1]:9000"}))
+    assert settings.clients["a"].describe()["endpoint_url"] == "http://[::1]:9000"
+    assert "http://[::1]:9000" in repr(settings.clients["a"])
+
+
+def test_client_settings_do_not_pickle_their_secrets() -> None:
+    settings = _resolve(DOCUMENT)
+    with pytest.raises(TypeError, match=r"ClientSettings \('lakefs'\) cannot be pickled.*botwo.Settings"):
+        pickle.dumps(settings.clients["lakefs"])
+    assert SECRET.encode() not in pickle.dumps(settings)
 
 
 def test_settings_pickle_as_the_document(monkeypatch: pytest.MonkeyPatch) -> None:
