@@ -55,7 +55,7 @@ def main() -> None:
         except botocore.exceptions.ClientError as err:
             assert isinstance(err, s3.exceptions.NoSuchKey)
             assert not isinstance(err, lakefs.exceptions.NoSuchKey)  # not the backend's class
-            assert err.response["Error"].get("Key", "missing/file.txt") == "missing/file.txt"
+            assert err.response["Error"]["Key"] == "missing/file.txt"
             assert "main/" not in str(err)
             original = err.__cause__
             assert isinstance(original, lakefs.exceptions.NoSuchKey)
@@ -63,6 +63,8 @@ def main() -> None:
             assert err.botwo_route.client == "lakefs"
             assert err.botwo_route.target_bucket == "example-repo"
             print("note:", err.__notes__[0])
+        else:
+            raise AssertionError("expected NoSuchKey")
 
         # A bucket error: the caller's bucket name, not the repository's.
         renamed = botwo.client(

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from dask.utils import key_split
 from distributed import Client, LocalCluster, get_task_stream
 from fsspec.registry import _registry as fsspec_registry
 from pandas.testing import assert_frame_equal
@@ -318,10 +319,6 @@ def dask_client(servers: dict[str, LocalS3Server]) -> Iterator[Client]:
             yield client
 
 
-def worker_addresses(client: Client) -> set[str]:
-    return set(client.scheduler_info()["workers"])
-
-
 def test_dask_parquet_split_over_two_backends(
     stores: dict[str, Any], options: dict[str, Any], dask_client: Client
 ) -> None:
@@ -331,8 +328,10 @@ def test_dask_parquet_split_over_two_backends(
         ddf.to_parquet(
             "botwo://curated/sales", partition_on=["region"], write_index=False, storage_options=options
         )
-    assert {task["worker"] for task in stream.data} <= worker_addresses(dask_client)
-    assert stream.data
+    # The task stream records only what the worker processes ran: each of the three
+    # partitions was written there, through the unpickled filesystem, not in this process.
+    written = sorted(task["key"][1] for task in stream.data if key_split(task["key"]) == "toparquetdata")
+    assert written == [0, 1, 2], [task["key"] for task in stream.data]
 
     eu = keys(lake, "curated-eu")
     assert eu and all(k.startswith("main/") and k.endswith(".parquet") for k in eu)

@@ -171,6 +171,22 @@ class Transparency(RuleBasedStateMachine):
             self.both("get_object", Bucket=dst_bucket, Key=dst_key)
 
     @rule(
+        data=st.data(),
+        tags=st.lists(
+            # Keys and values that must be escaped in a query string or a header
+            # (x-amz-tagging, which a streamed copy with TaggingDirective=COPY sends).
+            st.tuples(st.sampled_from(["k1", "k 2", "a+b=c", "ü/é:@"]), st.text("ab +=/:é", max_size=4)),
+            max_size=3,
+            unique_by=lambda t: t[0],
+        ),
+    )
+    def tagging(self, data: st.DataObject, tags: list[tuple[str, str]]) -> None:
+        bucket, key = self.pick(data)
+        tagset = {"TagSet": [{"Key": k, "Value": v} for k, v in tags]}
+        self.both("put_object_tagging", Bucket=bucket, Key=key, Tagging=tagset)
+        self.both("get_object_tagging", Bucket=bucket, Key=key)
+
+    @rule(
         where=caller_keys(),
         parts=st.lists(st.binary(min_size=1, max_size=16), min_size=1, max_size=1),
         abort=st.booleans(),

@@ -410,9 +410,13 @@ def test_managed_uploads_into_a_read_only_route_fail_and_downloads_work(world: A
         s3.upload_file(str(source), "shared", "up.bin")
     with pytest.raises(ReadOnlyError):
         s3.upload_fileobj(io.BytesIO(b"u"), "dataset", "images/dog.jpg")
-    with pytest.raises(ClientError) as caught:  # a managed copy into it (a read, then the copy)
-        s3.copy(CopySource={"Bucket": "scratch", "Key": "none"}, Bucket="data", Key="ref/copied.csv")
-    assert caught.value.response["Error"]["Code"] in ("AccessDenied", "404")
+    # A managed copy into it, from an existing writable object (data/a.txt on s3): the
+    # HEAD of the source is a read and is sent; the CopyObject into ref/ is refused.
+    err = assert_refused(
+        lambda: s3.copy(CopySource={"Bucket": "data", "Key": "a.txt"}, Bucket="data", Key="ref/copied.csv"),
+        "CopyObject",
+    )
+    assert "data/ref/copied.csv" in err.response["Error"]["Message"]
     assert not [r for r in sent.requests if r[1] in ("PUT", "POST", "DELETE")]
     assert contents(backends) == before
     target = tmp_path / "down.jpg"
