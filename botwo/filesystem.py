@@ -29,10 +29,11 @@ from configuration); ``to_dict``/``to_json`` give the configuration document. ``
 which fsspec wants the same across sessions, is a plain hash of the stores (endpoints,
 regions) and the rules instead.
 
-Writing: nothing half-written is ever committed. A file abandoned by an exception, or
-whose upload failed, is discarded and closed; refusals (``"xb"`` on an existing object, a
-bad block size) happen before the file is open, since fsspec's ``__del__`` commits an
-open file.
+Writing: nothing half-written is ever committed. A file closed while an exception is
+being handled (a ``with`` block, ``fsspec.open``'s or pandas' own ``close()`` on the way
+out), or whose upload failed, is discarded; refusals (``"xb"`` on an existing object, a
+bad block size, an unknown encoding) happen before the file is open, since fsspec's
+``__del__`` commits an open file.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ import io
 import json
 import os
 import secrets
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
 try:
@@ -61,17 +64,16 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("botwo.filesystem needs fsspec: pip install 'botwo[fsspec]'") from err
 
 from ._client import RoutingClient
-from ._config import Settings, _safe_endpoint, load
+from ._config import SECRET_FIELDS, Settings, _safe_endpoint, load
 from ._copy import CopyConfig
 from ._factory import from_settings
-from .errors import ConfigError, ReadOnlyError
+from .errors import ConfigError
 
 __all__ = ["BotwoFile", "BotwoFileSystem", "BotwoS3FileSystem", "Source", "route_s3_urls"]
 
-#: S3's limits: parts of at least 5 MiB (but the last), at most 10,000 parts.
+#: S3's limits: parts of 5 MiB (but the last) to 5 GiB, at most 10,000 parts.
 MIN_PART = 5 * 2**20
-#: The largest part ``upload_part_copy`` takes.
-MAX_COPY_PART = 5 * 2**30
+MAX_PART = 5 * 2**30
 MAX_PARTS = 10_000
 DELETE_BATCH = 1000
 
@@ -87,18 +89,18 @@ _INVALID = frozenset({"InvalidRange", "InvalidArgument", "InvalidBucketName", "K
 def os_error(err: ClientError, path: str) -> Exception:
     """The ``OSError`` that an fsspec caller expects for an S3 error on ``path``."""
     code = str(err.response.get("Error", {}).get("Code", ""))
-    message = f"{path}: {err}"
+    message = str(err)  # OSError's str adds the path: "[Errno 2] <message>: 'bucket/key'"
     if code in _NOT_FOUND:
-        return FileNotFoundError(2, message, path)
-    if code in _DENIED or isinstance(err, ReadOnlyError):
-        return PermissionError(13, message, path)
+        return FileNotFoundError(errno.ENOENT, message, path)
+    if code in _DENIED:  # a botwo.ReadOnlyError too: its code is AccessDenied
+        return PermissionError(errno.EACCES, message, path)
     if code in _EXISTS:
-        return FileExistsError(17, message, path)
+        return FileExistsError(errno.EEXIST, message, path)
     if code in _NOT_EMPTY:
-        return OSError(39, message, path)
+        return OSError(errno.ENOTEMPTY, message, path)
     if code in _INVALID:
-        return ValueError(message)
-    return OSError(5, message, path)
+        return ValueError(f"{path}: {message}")
+    return OSError(errno.EIO, message, path)
 
 
 def split_path(path: str) -> tuple[str, str]:
@@ -158,13 +160,17 @@ class Source:
         return self._client
 
     def document(self) -> dict[str, Any]:
-        """The configuration document (``${VAR}`` unexpanded) for ``to_dict``/``to_json``."""
+        """The configuration document (``${VAR}`` unexpanded) for ``to_dict``/``to_json``;
+        a client's own ``copy_config`` is its ``copy`` table."""
         if self.settings is None:
             raise TypeError(
                 "a botwo filesystem over a client built from boto3 client objects cannot be "
                 "serialized; build the client from configuration, or pass config=..."
             )
         document: dict[str, Any] = json.loads(json.dumps(self.settings.document))
+        copy_config = self.client()._explicit_copy_config if self._given_client else None
+        if copy_config is not None:
+            document["copy"] = attrs.asdict(copy_config)
         return document
 
     def __repr__(self) -> str:
@@ -325,26 +331,8 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> Any:
-        if isinstance(path, list):
-            return [cls._strip_protocol(p) for p in path]
-        path = os.fspath(path) if isinstance(path, os.PathLike) else str(path)
-        protocols = (cls.protocol,) if isinstance(cls.protocol, str) else cls.protocol
-        for protocol in protocols:
-            if path.startswith(protocol + "://"):
-                path = path[len(protocol) + 3 :]
-                break
-            if path.startswith(protocol + "::"):
-                path = path[len(protocol) + 2 :]
-                break
-        return path.rstrip("/").lstrip("/")
-
-    @staticmethod
-    def _get_kwargs_from_urls(urlpath: str) -> dict[str, Any]:
-        return {}
-
-    def unstrip_protocol(self, name: str) -> str:
-        protocol = self.protocol if isinstance(self.protocol, str) else self.protocol[0]
-        return f"{protocol}://{name}"
+        stripped = super()._strip_protocol(path)  # a list: each item stripped here
+        return stripped if isinstance(stripped, list) else stripped.lstrip("/")
 
     def _split(self, path: str) -> tuple[str, str, str | None]:
         """bucket, key and version of a path (``?versionId=`` only when version-aware)."""
@@ -557,18 +545,12 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
     # -- writing -----------------------------------------------------------------------
 
     def open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
-        """fsspec's ``open``; a file written in text mode is also discarded (its upload
-        aborted) when its ``with`` block ends with an exception, as in binary mode."""
-        if "b" in mode or not set(mode) & set("wx"):
-            return super().open(path, mode, **kwargs)
-        text = {k: kwargs.pop(k) for k in ("encoding", "errors", "newline") if k in kwargs}
-        binary = super().open(path, mode.replace("t", "") + "b", **kwargs)
-        try:
-            return _DiscardingText(binary, **text)
-        except BaseException:  # an unknown encoding...: the file is dropped, not committed
-            if isinstance(binary, BotwoFile):
-                binary.discard()
-            raise
+        """fsspec's ``open``, with a bad ``encoding`` or ``newline`` refused before the file
+        is open (fsspec's ``__del__`` would commit the file left behind)."""
+        if "b" not in mode:
+            text = {k: kwargs[k] for k in ("encoding", "errors", "newline") if k in kwargs}
+            io.TextIOWrapper(io.BytesIO(), **text)  # raises what the file's wrapper would
+        return super().open(path, mode, **kwargs)
 
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         """One PUT (a multipart upload when larger than a block); deferred to the end of
@@ -797,14 +779,20 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
 
     def to_dict(self, *, include_password: bool = True) -> dict[str, Any]:
         """The configuration document, ``${VAR}`` references unexpanded (never a secret from
-        the environment)."""
+        the environment); ``include_password=False`` leaves out the clients' secret keys
+        and session tokens, even as ``${VAR}`` references."""
         cls = type(self)
         options = {k: v for k, v in self.storage_options.items() if k not in ("source", "config", "client")}
+        document = self.source.document()
+        if not include_password:
+            for table in document["clients"].values():
+                for field in SECRET_FIELDS:
+                    table.pop(field, None)
         return {
             "cls": f"{cls.__module__}:{cls.__name__}",
             "protocol": self.protocol if isinstance(self.protocol, str) else self.protocol[0],
             "args": [],
-            "config": self.source.document(),
+            "config": document,
             **options,
         }
 
@@ -856,17 +844,26 @@ def route_s3_urls(config: Any = None) -> None:
 # -- files ------------------------------------------------------------------------------------
 
 
+def part_size(block: int, number: int) -> int:
+    """The size of part ``number`` (from 1) of an upload written in blocks of ``block``
+    bytes: one block for parts 1 to 1,000, two for 1,001 to 2,000, and so on to ten for
+    9,001 to 10,000, S3's last part (55,000 blocks in all: about 268 GiB in blocks of
+    5 MiB); never more than S3's 5 GiB."""
+    return min(block * (1 + (number - 1) // 1000), MAX_PART)
+
+
 class BotwoFile(AbstractBufferedFile):
     """A file of a botwo filesystem.
 
     Reading: one GET streamed for as long as reads are sequential, a new ranged GET after
     a jump; small reads go through a read-ahead block, large ones straight to the caller
     (no copy kept). Writing: one PUT when the whole
-    file fits in a block, else a multipart upload whose parts go as the buffer fills (the
-    part size grows every 1,000 parts, so that S3's 10,000-part limit is far). With
-    ``autocommit=False`` (fsspec transactions) the object appears on :meth:`commit`. A
-    file left by an exception (``with`` block) is discarded, its upload aborted: nothing
-    half-written is left behind.
+    file fits in a block, else a multipart upload whose parts go as the buffer fills (see
+    :func:`part_size`). With ``autocommit=False`` (fsspec transactions) the object appears
+    on :meth:`commit`. A file closed while an exception is being handled, other than one
+    being handled when it was opened, is discarded, its upload aborted: nothing
+    half-written is left behind, whoever closes it (a ``with`` block, ``fsspec.open``,
+    pandas).
     """
 
     fs: BotwoFileSystem
@@ -875,6 +872,9 @@ class BotwoFile(AbstractBufferedFile):
     DEFAULT_BLOCK_SIZE = 5 * 2**20
 
     def __init__(self, fs: BotwoFileSystem, path: str, mode: str = "rb", **kwargs: Any) -> None:
+        # An exception already being handled (a file written in an ``except`` block) does
+        # not discard the file when it is closed; any other one does (see close()).
+        self._handled_at_open = sys.exc_info()[1]
         bucket, key, version = fs._split(path)
         if not key:
             raise ValueError(f"{path!r} names a bucket, not an object")
@@ -912,8 +912,8 @@ class BotwoFile(AbstractBufferedFile):
         if mode == "rb":
             self._start_reading(cache_type)
         if mode != "rb":
-            self._part_size = max(self.blocksize, MIN_PART)
-            self.blocksize = self._part_size
+            # The block the parts are made of; blocksize is then the size of the next part.
+            self._block = self.blocksize = max(self.blocksize, MIN_PART)
         if existing is not None and existing["size"]:
             try:
                 self._start_with(existing)
@@ -935,7 +935,7 @@ class BotwoFile(AbstractBufferedFile):
                 self.path, "create_multipart_upload", Bucket=self.bucket, Key=self.key, **self._extra
             )
             self.upload_id = started["UploadId"]
-            count = -(-size // MAX_COPY_PART)
+            count = -(-size // MAX_PART)
             step = -(-size // count)  # equal ranges of 5 GiB at most, each >= 5 MiB
             for first in range(0, size, step):
                 last = min(size, first + step) - 1
@@ -1037,6 +1037,10 @@ class BotwoFile(AbstractBufferedFile):
     def close(self) -> None:
         if self.mode == "rb" and getattr(self, "_body", None) is not None:
             self._close_body()
+        handling = sys.exc_info()[1]
+        if self.writable() and handling is not None and handling is not self._handled_at_open:
+            self.discard()  # closed on the way out of an exception: write nothing
+            return
         super().close()
 
     def _initiate_upload(self) -> None:
@@ -1058,8 +1062,8 @@ class BotwoFile(AbstractBufferedFile):
                 self.upload_id = started["UploadId"]
             view = memoryview(data)
             offset = 0
-            while len(view) - offset >= self._part_size or (final and offset < len(view)):
-                size = min(self._part_size, len(view) - offset)
+            while len(view) - offset >= self.blocksize or (final and offset < len(view)):
+                size = min(self.blocksize, len(view) - offset)
                 self._upload_part(view[offset : offset + size])
                 offset += size
             if offset < len(view):  # a short tail waits for more data
@@ -1092,9 +1096,7 @@ class BotwoFile(AbstractBufferedFile):
             Body=bytes(data),
         )
         self.parts.append({"PartNumber": number, "ETag": answer["ETag"]})
-        if number % 1000 == 0:  # 10,000 parts at most: grow the parts as they add up
-            self._part_size += self.blocksize
-        self.blocksize = self._part_size  # flush() waits for a full part
+        self.blocksize = part_size(self._block, number + 1)  # flush() waits for a full part
 
     def commit(self) -> None:
         """Make the object appear (the PUT, or the completion of the multipart upload).
@@ -1109,15 +1111,18 @@ class BotwoFile(AbstractBufferedFile):
             data, self._pending = self._pending, None
             self._put(data)
         elif self.upload_id is not None:
-            upload_id = self.upload_id
-            self.fs._call(
-                self.path,
-                "complete_multipart_upload",
-                Bucket=self.bucket,
-                Key=self.key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": self.parts},
-            )
+            try:
+                self.fs._call(
+                    self.path,
+                    "complete_multipart_upload",
+                    Bucket=self.bucket,
+                    Key=self.key,
+                    UploadId=self.upload_id,
+                    MultipartUpload={"Parts": self.parts},
+                )
+            except BaseException:
+                self.discard()  # no orphan upload left behind
+                raise
             self.upload_id = None
 
     def discard(self) -> None:
@@ -1131,12 +1136,6 @@ class BotwoFile(AbstractBufferedFile):
             # error that made us discard is the one to raise.
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.fs.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        if exc_type is not None and self.writable():
-            self.discard()  # abandoned by an exception: write nothing (and closed)
-            return
-        self.close()
 
 
 class _LargeReadsDirect(ReadAheadCache):
@@ -1156,14 +1155,3 @@ class _LargeReadsDirect(ReadAheadCache):
             return data
         cached: bytes = super()._fetch(start, end)
         return cached
-
-
-class _DiscardingText(io.TextIOWrapper):
-    """A text file over a :class:`BotwoFile` that discards the write on an exception."""
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        binary = self.buffer
-        if exc_type is not None and isinstance(binary, BotwoFile) and binary.writable():
-            binary.__exit__(exc_type, *rest)  # closed, nothing written; close() is then a no-op
-            return
-        super().__exit__(exc_type, *rest)

@@ -27,6 +27,7 @@ from typing import Any
 
 import fsspec
 import fsspec.config
+import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from fsspec.implementations.local import LocalFileSystem
@@ -34,7 +35,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import botwo
-from botwo.filesystem import BotwoFile, BotwoFileSystem, BotwoS3FileSystem, os_error, route_s3_urls
+from botwo.filesystem import (
+    BotwoFile,
+    BotwoFileSystem,
+    BotwoS3FileSystem,
+    os_error,
+    part_size,
+    route_s3_urls,
+)
 from botwo.testing import LocalS3Server
 
 from .recorder import Sent
@@ -459,6 +467,61 @@ def test_a_write_abandoned_by_an_exception_leaves_nothing(
     assert not fs.exists("data/part/abandoned")
 
 
+@pytest.mark.parametrize("mode", ["wb", "w", "ab", "a"])
+@pytest.mark.parametrize("old", [None, b"old bytes"], ids=["missing", "existing"])
+@pytest.mark.parametrize("size", [100, 6 * MiB])
+def test_fsspec_open_abandoned_by_an_exception_writes_nothing(
+    fs: BotwoFileSystem,
+    backends: dict[str, Any],
+    cfg: dict[str, Any],
+    mode: str,
+    old: bytes | None,
+    size: int,
+) -> None:
+    """fsspec's ``OpenFile`` closes the file without the exception: it is discarded all the
+    same, an old object left as it was and no upload left behind."""
+    if old is not None:
+        fs.pipe_file("data/part/opened", old)
+    data: Any = payload(size) if "b" in mode else "é" * (size // 2)
+    opened = fsspec.open("botwo://data/part/opened", mode, config=cfg)
+    with pytest.raises(RuntimeError, match="abandoned"), opened as f:
+        f.write(data)
+        if size > 5 * MiB:  # parts were sent: there is an upload to abort
+            assert uploads(backends["lake"], "lake-data") == ["main/part/opened"]
+        raise RuntimeError("abandoned")
+    expected = {} if old is None else {"main/part/opened": old}
+    assert objects(backends["lake"], "lake-data") == expected
+    assert uploads(backends["lake"], "lake-data") == []
+
+
+def test_a_failing_pandas_write_leaves_the_old_object(fs: BotwoFileSystem, cfg: dict[str, Any]) -> None:
+    class Unwritable:
+        def __str__(self) -> str:
+            raise RuntimeError("cannot be written")
+
+    fs.pipe_file("data/part/frame.csv", b"a\n1\n")
+    frame = pd.DataFrame({"a": [*range(100_000), Unwritable()]})  # fails once a chunk is written
+    with pytest.raises(RuntimeError, match="cannot be written"):
+        frame.to_csv("botwo://data/part/frame.csv", index=False, storage_options={"config": cfg})
+    assert fs.cat("data/part/frame.csv") == b"a\n1\n"
+
+
+def test_a_file_written_while_an_exception_is_handled_is_committed(
+    fs: BotwoFileSystem, cfg: dict[str, Any]
+) -> None:
+    try:
+        raise RuntimeError("handled")
+    except RuntimeError:
+        with fsspec.open("botwo://data/part/report", "wb", config=cfg) as f:
+            f.write(b"what went wrong")
+        with fs.open("data/report.txt", "w") as t:
+            t.write("text")
+    assert fs.cat(["data/part/report", "data/report.txt"]) == {
+        "data/part/report": b"what went wrong",
+        "data/report.txt": b"text",
+    }
+
+
 def test_a_failing_upload_leaves_nothing_even_when_closed(
     recorded: tuple[BotwoFileSystem, Sent], backends: dict[str, Any]
 ) -> None:
@@ -531,6 +594,33 @@ def test_a_directory_is_not_opened_for_reading(fs: BotwoFileSystem) -> None:
         fs.open("data/part/dir", "r")
     with pytest.raises(ValueError, match="bucket"):
         fs.open("data", "rb")
+
+
+def test_a_failed_completion_leaves_no_upload(fs: BotwoFileSystem, backends: dict[str, Any]) -> None:
+    f = fs.open("data/part/incomplete", "wb", autocommit=False)
+    f.write(payload(6 * MiB))
+    f.close()
+    assert uploads(backends["lake"], "lake-data") == ["main/part/incomplete"]
+    f.parts[0]["ETag"] = '"00000000000000000000000000000000"'  # the backend refuses the completion
+    with pytest.raises(OSError):
+        f.commit()
+    assert uploads(backends["lake"], "lake-data") == []
+    assert not fs.exists("data/part/incomplete")
+
+
+def test_part_sizes_grow_linearly_to_s3s_limits() -> None:
+    block = 5 * MiB
+    assert [part_size(block, n) for n in (1, 1000, 1001, 2000, 2001, 9001, 10_000)] == [
+        block,
+        block,
+        2 * block,
+        2 * block,
+        3 * block,
+        10 * block,
+        10 * block,
+    ]
+    assert sum(part_size(block, n) for n in range(1, 10_001)) == 55_000 * block  # about 268 GiB
+    assert part_size(1024 * MiB, 10_000) == 5 * 1024 * MiB  # S3's largest part
 
 
 def test_transaction_commits_at_the_end(
@@ -653,13 +743,14 @@ def test_append_rewrites_the_object_with_its_bytes_first(
     assert backends["lake"].list_multipart_uploads(Bucket="lake-data").get("Uploads") is None
 
 
+@pytest.mark.parametrize("mode", ["ab", "a", "at"])
 def test_an_append_abandoned_by_an_exception_keeps_the_object(
-    fs: BotwoFileSystem, backends: dict[str, Any]
+    fs: BotwoFileSystem, backends: dict[str, Any], mode: str
 ) -> None:
     before = payload(6 * MiB, seed="kept")
     fs.pipe_file("data/part/kept", before)
-    with pytest.raises(RuntimeError), fs.open("data/part/kept", "ab") as f:
-        f.write(b"half")
+    with pytest.raises(RuntimeError), fs.open("data/part/kept", mode) as f:
+        f.write(b"half" if "b" in mode else "half")
         raise RuntimeError("boom")
     assert fs.cat("data/part/kept") == before
     assert backends["lake"].list_multipart_uploads(Bucket="lake-data").get("Uploads") is None
@@ -993,10 +1084,11 @@ def _client_error(code: str, status: int = 400) -> ClientError:
     ],
 )
 def test_os_error_maps_s3_codes(code: str, kind: type[OSError], number: int) -> None:
-    error = os_error(_client_error(code), "bucket/key")
+    cause = _client_error(code)
+    error = os_error(cause, "bucket/key")
     assert type(error) is kind
     assert isinstance(error, OSError) and error.errno == number and error.filename == "bucket/key"
-    assert str(error).startswith(f"[Errno {number}] bucket/key: ") and code in str(error)
+    assert str(error) == f"[Errno {number}] {cause}: 'bucket/key'"  # the path once
 
 
 @pytest.mark.parametrize("code", ["InvalidRange", "InvalidArgument", "InvalidBucketName", "KeyTooLongError"])
@@ -1103,6 +1195,33 @@ def test_from_json_round_trip(fs: BotwoFileSystem, cfg: dict[str, Any]) -> None:
     assert fsspec.AbstractFileSystem.from_dict(fs.to_dict()) is fs
 
 
+def test_to_json_without_passwords(cfg: dict[str, Any], servers: dict[str, LocalS3Server]) -> None:
+    literal = copy.deepcopy(cfg)
+    literal["clients"]["s3"]["aws_secret_access_key"] = servers["s3"].secret_key
+    literal["clients"]["lake"]["aws_session_token"] = "a-literal-token"
+    fs = fsspec.filesystem("botwo", config=literal)
+    hidden = fs.to_json(include_password=False)
+    for secret in (servers["s3"].secret_key, "a-literal-token", "${FS_LAKE_SECRET}"):
+        assert secret not in hidden
+    clients = json.loads(hidden)["config"]["clients"]
+    assert set(clients["s3"]) == set(literal["clients"]["s3"]) - {"aws_secret_access_key"}
+    assert "aws_session_token" not in clients["lake"] and "aws_secret_access_key" not in clients["lake"]
+    assert json.loads(fs.to_json())["config"] == literal  # fsspec's default: included
+
+
+def test_to_json_keeps_a_clients_copy_config(cfg: dict[str, Any]) -> None:
+    client = botwo.client("s3", config=cfg, copy_config=botwo.CopyConfig(part_size=6 * MiB))
+    over = BotwoFileSystem(client=client)
+    back = fsspec.AbstractFileSystem.from_json(over.to_json())
+    assert back.client._copy_config.part_size == 6 * MiB
+    assert back.client._copy_config == pickle.loads(pickle.dumps(over)).client._copy_config
+
+
+def test_unstrip_protocol(fs: BotwoFileSystem) -> None:
+    assert fs.unstrip_protocol("data/k") == "botwo://data/k"
+    assert fs.unstrip_protocol("botwo://data/k") == "botwo://data/k"
+
+
 def test_spawned_workers_read_through_the_unpickled_filesystem(fs: BotwoFileSystem) -> None:
     files = {f"data/part/w{i}": f"worker {i}".encode() for i in range(4)}
     files["data/plain"] = b"plain"
@@ -1199,31 +1318,6 @@ def test_the_s3_registration_did_not_leak() -> None:
     registry = importlib.import_module("fsspec.registry")
     assert registry._registry.get("s3") is not BotwoS3FileSystem
     assert BotwoS3FileSystem.default_settings is None
-
-
-def test_pandas_round_trip(fs: BotwoFileSystem, cfg: dict[str, Any]) -> None:
-    pd = pytest.importorskip("pandas")
-    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "é", "日"]})
-    frame.to_csv("botwo://data/part/frame.csv", index=False, storage_options={"config": cfg})
-    frame.to_parquet("botwo://old/frame.parquet", storage_options={"config": cfg})
-    assert pd.read_csv("botwo://data/part/frame.csv", storage_options={"config": cfg}).equals(frame)
-    assert pd.read_parquet("botwo://old/frame.parquet", storage_options={"client": fs.client}).equals(frame)
-
-
-def test_dask_reads_across_the_split_in_worker_processes(fs: BotwoFileSystem, cfg: dict[str, Any]) -> None:
-    dd = pytest.importorskip("dask.dataframe")
-    fs.pipe(
-        {
-            "data/part/csv/1.csv": b"a,b\n1,x\n2,y\n",
-            "data/part/csv/2.csv": b"a,b\n3,z\n",
-            "old/csv/3.csv": b"a,b\n4,w\n",
-        }
-    )
-    frame = dd.read_csv(
-        ["botwo://data/part/csv/*.csv", "botwo://old/csv/*.csv"], storage_options={"config": cfg}
-    )
-    computed = frame.compute(scheduler="processes", num_workers=2)
-    assert sorted(computed["a"]) == [1, 2, 3, 4] and sorted(computed["b"]) == ["w", "x", "y", "z"]
 
 
 # -- the differential oracle ------------------------------------------------------------------
