@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         child(args.child, json.loads(os.environ["BOTWO_BENCH_SPEC"]))
         return 0
 
-    from botwo import _copy
+    from botwo import _values
     from botwo.testing import LocalS3Server
 
     copiers = [c.strip() for c in args.copiers.split(",") if c.strip()]
@@ -381,9 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None
     }
     settings = {
-        "part_size": _copy.DEFAULT_PART_SIZE,
-        "concurrency": _copy.DEFAULT_CONCURRENCY,
-        "read_streams": _copy.DEFAULT_READ_STREAMS,
+        "part_size": _values.DEFAULT_PART_SIZE,
+        "concurrency": _values.DEFAULT_CONCURRENCY,
+        "read_streams": _values.DEFAULT_READ_STREAMS,
         **tuning_args,
     }
 

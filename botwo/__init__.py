@@ -24,10 +24,10 @@ from __future__ import annotations
 from ._client import RoutingClient
 from ._config import ClientSettings, Settings
 from ._config import load as load_config
-from ._copy import CopyConfig
 from ._factory import client, resource
 from ._rules import Rule
 from ._table import Route, RouteDecision
+from ._values import CopyConfig
 from .errors import (
     BotwoError,
     ConfigError,

@@ -48,7 +48,7 @@ from botocore.validate import ParamValidator
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
 from ._config import Settings, _safe_endpoint
-from ._copy import CopyConfig, CrossCopy
+from ._copy import CrossCopy
 from ._describe import render_html, render_text
 from ._fallback import FallbackClient, falls_back
 from ._fanout import BucketUnion, DeleteGroup, SplitDelete
@@ -67,6 +67,7 @@ from ._translate import (
     object_response,
     rename_request,
 )
+from ._values import CopyConfig
 from .errors import CrossRouteError, ReadOnlyError, RoutingError
 
 __all__ = ["RoutingClient", "client_class"]

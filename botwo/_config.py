@@ -45,8 +45,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
-from ._copy import CopyConfig
 from ._rules import Rule, parse_mapping
+from ._values import CopyConfig
 from .errors import ConfigError, ConfigWarning, RuleError
 
 __all__ = [

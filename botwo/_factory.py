@@ -19,8 +19,8 @@ from typing import Any
 
 from ._client import RoutingClient, client_class
 from ._config import Settings, load
-from ._copy import CopyConfig
 from ._rules import Rule, parse_mapping
+from ._values import CopyConfig
 from .errors import ConfigError, OverlappingTargetsWarning, RuleError, ShadowedRuleWarning
 
 __all__ = ["client", "from_settings", "resource"]

@@ -65,8 +65,8 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from ._client import RoutingClient
 from ._config import SECRET_FIELDS, Settings, _safe_endpoint, load
-from ._copy import CopyConfig
 from ._factory import from_settings
+from ._values import CopyConfig
 from .errors import ConfigError
 
 __all__ = ["BotwoFile", "BotwoFileSystem", "BotwoS3FileSystem", "Source", "route_s3_urls"]

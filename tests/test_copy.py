@@ -21,7 +21,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 import botwo
-from botwo._copy import MAX_PARTS, MIN_PART_SIZE, CopyConfig, CrossCopy, _failed_condition, _part_size_for
+from botwo import CopyConfig
+from botwo._copy import CrossCopy, _failed_condition, _part_size_for
+from botwo._s3 import MAX_PARTS, MIN_PART_SIZE
 
 MiB = 1024 * 1024
 

@@ -25,7 +25,9 @@ from botocore.exceptions import (
 from botocore.response import StreamingBody
 
 import botwo
-from botwo._copy import MIN_PART_SIZE, CopyConfig, CrossCopy
+from botwo import CopyConfig
+from botwo._copy import CrossCopy
+from botwo._s3 import MIN_PART_SIZE
 from botwo.testing import LocalS3Server
 
 MiB = 1024 * 1024
