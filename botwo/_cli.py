@@ -107,7 +107,7 @@ def open_client(config: str | None) -> RoutingClient:
 
 def endpoint_of(s3: RoutingClient, name: str) -> str:
     """A client's endpoint, without any user:password part (as ``repr(s3)`` shows it)."""
-    return s3._client_summaries()[name]["endpoint_url"] or "(boto3 default)"
+    return s3.backend_summaries()[name]["endpoint_url"] or "(boto3 default)"
 
 
 # -- output ---------------------------------------------------------------------------

@@ -1,12 +1,18 @@
 """The routing client: a boto3-shaped S3 client generated from botocore's service model.
 
 This is the thin shell around the pure core. For every operation of the model it builds
-a method with boto3's name, signature and docstring; a call is *prepared* (route chosen,
-parameters rewritten by :mod:`botwo._translate`), *sent* to the chosen underlying boto3
-client, and *finished* (response translated back). A backend's ``ClientError`` is
-re-raised through this client's own exception classes with caller names.
+a method with boto3's name, signature and docstring, a closure like botocore's own
+``_api_call``: the call is *planned* by :class:`botwo._plan.Planner` (route chosen,
+parameters rewritten, the response's translation prepared), *sent* with the plan's
+``send``, and *finished* (response translated back). A backend's ``ClientError`` is
+re-raised through this client's own exception classes with caller names and a
+:class:`~botwo.errors.Served` record.
 
-Presigned URLs reuse the same preparation without sending anything; managed transfers
+The shell owns everything that is not pure: the boto3 clients, the thread pool that fans
+a call out, the fallback chains and the copy engine (:class:`_Sends`, which the planner
+asks for the send callables of plans that are not one backend's own method).
+
+Presigned URLs reuse the same plans without sending anything; managed transfers
 (boto3's ``upload_file`` & co.) run s3transfer over this client itself, so every part
 is routed like any other call, and progress callbacks work because ``meta.events``
 registrations reach every underlying client.
@@ -19,8 +25,7 @@ import functools
 import inspect
 import logging
 import threading
-import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
@@ -38,37 +43,28 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     OperationNotPageableError,
-    ParamValidationError,
     UnknownClientMethodError,
 )
 from botocore.loaders import create_loader
 from botocore.model import ServiceModel
 from botocore.paginate import PaginatorModel
-from botocore.validate import ParamValidator
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
 from ._config import Settings, _safe_endpoint
 from ._copy import CrossCopy
 from ._describe import render_html, render_text
-from ._fallback import FallbackClient, falls_back
-from ._fanout import BucketUnion, DeleteGroup, SplitDelete
+from ._fallback import FallbackChain, falls_back
+from ._fanout import BucketUnion, SplitDelete
 from ._listing import MergedListing, plan_streams
-from ._names import caller_endpoint, parse_copy_source
-from ._operations import Kind, OpSpec, operation_table
+from ._names import caller_endpoint
+from ._operations import Kind, ListingSpec, OpSpec, operation_table
+from ._plan import Plan, Planner, Send, Via, planner_method, refuse_readonly
 from ._rules import Rule, is_catch_all
+from ._s3 import copy_error_side, error_code
 from ._table import Route, RouteDecision, RuleTable
-from ._translate import (
-    bucket_request,
-    copy_request,
-    delete_objects_response,
-    error_response,
-    listing_request,
-    listing_response,
-    object_response,
-    rename_request,
-)
+from ._translate import DeleteGroup, error_response, post_conditions
 from ._values import CopyConfig
-from .errors import CrossRouteError, ReadOnlyError, RoutingError
+from .errors import CrossRouteError, Served
 
 __all__ = ["RoutingClient", "client_class"]
 
@@ -78,44 +74,8 @@ log = logging.getLogger("botwo")
 _debug = log.isEnabledFor
 _DEBUG = logging.DEBUG
 
-Finish = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-# One call, ready to send: the route, the backend client, the target parameters, the
-# (target, caller) key renamings and bucket renamings for error translation, and how to
-# put the response back into caller names (None: nothing to translate). A plain tuple:
-# it is built on every call.
-_Prepared = tuple[
-    Route,
-    Any,
-    dict[str, Any],
-    tuple[tuple[str, str], ...],
-    "Finish | None",
-    tuple[tuple[str, str], ...],
-]
-
-
-def _prepared(
-    route: Route,
-    client: Any,
-    params: dict[str, Any],
-    keys: tuple[tuple[str, str], ...] = (),
-    finish: Finish | None = None,
-    buckets: tuple[tuple[str, str], ...] | None = None,
-) -> _Prepared:
-    return (route, client, params, keys, finish, route.bucket_pairs if buckets is None else buckets)
-
-
-_PREPARE = {
-    Kind.OBJECT: "_prepare_object",
-    Kind.BUCKET: "_prepare_bucket",
-    Kind.LISTING: "_prepare_listing",
-    Kind.COPY: "_prepare_copy",
-    Kind.RENAME: "_prepare_rename",
-    Kind.DELETE_OBJECTS: "_prepare_delete_objects",
-    Kind.NO_BUCKET: "_prepare_no_bucket",
-    Kind.ALL_BUCKETS: "_prepare_all_buckets",
-}
+#: What rebuilds a client elsewhere (pickling): a function and its arguments.
+Rebuild = tuple[Callable[..., "RoutingClient"], tuple[Any, ...]]
 
 
 class FanoutEvents:
@@ -192,6 +152,113 @@ def _loader() -> Any:
     return create_loader()
 
 
+class _Sends:
+    """The shell's half of planning: the boto3 clients by name and the send callables of
+    plans that are not one backend's own method (see :class:`botwo._plan.Senders`).
+
+    It owns the thread pool those fan-outs share (made on first use), one fallback chain
+    per distinct chain of clients, and the bucket union.
+    """
+
+    def __init__(
+        self,
+        clients: Mapping[str, Any],
+        table: RuleTable,
+        *,
+        default: str,
+        token_key: bytes,
+        copy_config: CopyConfig,
+        service_model: ServiceModel,
+    ) -> None:
+        self.clients: dict[str, Any] = dict(clients)
+        self._table = table
+        self._default = default
+        self._token_key = token_key
+        self._copy_config = copy_config
+        self._model = service_model
+        self._chains: dict[tuple[tuple[str, ...], bool], FallbackChain] = {}
+        self._outputs: dict[str, frozenset[str]] = {}
+        self._union: BucketUnion | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The threads that fan a call out to several backends at once."""
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="botwo")
+        return self._pool
+
+    def chain(self, route: Route) -> FallbackChain:
+        """The clients that serve the reads of ``route``, in order."""
+        key = (route.clients, route.fallback_on_unreachable)
+        chain = self._chains.get(key)
+        if chain is None:
+            chain = FallbackChain(
+                [self.clients[n] for n in route.clients], on_unreachable=route.fallback_on_unreachable
+            )
+            self._chains[key] = chain
+        return chain
+
+    def reads(self, route: Route, method: str) -> Send:
+        return functools.partial(self.chain(route).call, method)
+
+    def merged_listing(
+        self,
+        spec: OpSpec,
+        listing: ListingSpec,
+        plan: Sequence[tuple[Route, str, tuple[str, ...]]],
+        params: Mapping[str, Any],
+    ) -> Send:
+        output = self._outputs.get(spec.name)
+        if output is None:
+            shape = self._model.operation_model(spec.name).output_shape
+            output = self._outputs[spec.name] = frozenset(shape.members if shape is not None else ())
+        delimiter = params.get("Delimiter")
+        delimiter = delimiter if isinstance(delimiter, str) else None
+        streams = plan_streams(plan, params.get("Prefix", ""), delimiter)
+        return MergedListing(
+            spec=listing,
+            operation=spec.method,
+            output_members=output,
+            bucket=params["Bucket"],
+            streams=streams,
+            clients=self.clients,
+            params=params,
+            token_key=self._token_key,
+            pool=self.pool(),
+        )
+
+    def split_delete(self, groups: Sequence[DeleteGroup], objects: Sequence[Mapping[str, Any]]) -> Send:
+        return SplitDelete(self.pool(), self.clients, groups, objects)
+
+    def bucket_union(self, method: str) -> Send:
+        if self._union is None:  # built once: which clients, under which names
+            self._union = BucketUnion(self.pool(), self._table, self.clients, self._default, self._token_key)
+        return self._union.send(method)
+
+    def streamed_copy(self, source: Route, dest: Route, method: str) -> Send:
+        chooser = functools.partial(falls_back, on_unreachable=source.fallback_on_unreachable)
+        copier = CrossCopy(
+            [self.clients[name] for name in source.clients],
+            self.clients[dest.client],
+            falls_back=chooser,
+            **attrs.asdict(self._copy_config),
+        )
+        send: Send = getattr(copier, method)
+        return send
+
+    def close(self) -> None:
+        """Stop the thread pool (waiting for calls in flight) and close each client once."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        for client in {id(c): c for c in self.clients.values()}.values():
+            client.close()
+
+
 class RoutingClient:
     """A boto3-compatible S3 client that routes each call by an ordered rule table.
 
@@ -200,36 +267,43 @@ class RoutingClient:
     """
 
     _ops: Mapping[str, OpSpec]
+    _model: ServiceModel  # set on the generated subclass
 
     def __init__(
-        self, clients: Mapping[str, Any], rules: tuple[Rule, ...], copy_config: CopyConfig | None = None
+        self,
+        clients: Mapping[str, Any],
+        table: RuleTable,
+        copy_config: CopyConfig,
+        *,
+        settings: Settings | None = None,
+        rebuild: Rebuild | None = None,
     ) -> None:
-        self._clients = dict(clients)
-        self._copy_config = copy_config or CopyConfig()
-        self._table = RuleTable(rules)
-        self._token_key = self._table.fingerprint
-        self._default_name = next(r.client for r in rules if is_catch_all(r))
-        default = self._clients[self._default_name]
-        distinct = list({id(c): c for c in self._clients.values()}.values())
-        self._distinct = distinct
+        rules = table.rules
+        self._table = table
+        self._copy_config = copy_config
+        self._settings = settings
+        self._rebuild = rebuild
+        default_name = next(r.client for r in rules if is_catch_all(r))
+        default = clients[default_name]
         service_model = default.meta.service_model
+        self._sends = _Sends(
+            clients,
+            table,
+            default=default_name,
+            token_key=table.fingerprint,
+            copy_config=copy_config,
+            service_model=service_model,
+        )
+        self._clients = self._sends.clients
+        self._planner = Planner(
+            table, self._sends, service_model, default_client=default_name, token_key=table.fingerprint
+        )
+        distinct = list({id(c): c for c in self._clients.values()}.values())
         events = FanoutEvents([default.meta.events] + [c.meta.events for c in distinct if c is not default])
         self.meta = RoutingMeta(default, events, service_model)
         self.exceptions = _exceptions(type(self)._model)
-        self._validator = ParamValidator()
         self._paginators: PaginatorModel | None = None
         self._waiters: WaiterModel | None = None
-        self._matcher = self._table.matcher
-        self._readers: dict[tuple[tuple[str, ...], bool], FallbackClient] = {}
-        self._pool: ThreadPoolExecutor | None = None
-        self._buckets: BucketUnion | None = None
-        self._pool_lock = threading.Lock()
-        #: The configuration the client was built from (None: built from client objects).
-        self._settings: Settings | None = None
-        #: A ``copy_config`` given beside the configuration, which pickling keeps.
-        self._explicit_copy_config: CopyConfig | None = None
-
-    _model: ServiceModel  # set on the generated subclass
 
     if TYPE_CHECKING:
         # The S3 operations are generated from the service model when the class is made;
@@ -239,293 +313,38 @@ class RoutingClient:
 
     # -- the call path -----------------------------------------------------------
 
-    def _prepare(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        prepare: Callable[[OpSpec, dict[str, Any]], _Prepared] = getattr(self, _PREPARE[spec.kind])
-        return prepare(spec, params)
-
-    def _translate_error(
-        self,
-        err: ClientError,
-        route: Route,
-        keys: tuple[tuple[str, str], ...],
-        buckets: tuple[tuple[str, str], ...],
-        operation: str,
-    ) -> ClientError:
+    def _translate_error(self, err: ClientError, plan: Plan, spec: OpSpec) -> ClientError:
+        route, _send, params, keys, buckets = plan[:5]
         response = error_response(err.response, keys=keys, buckets=buckets)
-        code = response.get("Error", {}).get("Code", "")
+        code = error_code(err)
         cls = self.exceptions.from_code(code)
         # The caller's operation: a copy between clients fails in a GetObject or PutObject
         # that the caller never called.
-        new: ClientError = cls(response, operation)
-        setattr(new, "botwo_route", route)  # noqa: B010 - an attribute botocore's classes do not declare
-        for note in getattr(err, "__notes__", ()):  # botwo's own (a copy's failed cleanup)
-            if note.startswith("botwo: "):
-                new.add_note(note)
+        new: ClientError = cls(response, spec.name)
+        bucket, key = params.get("Bucket"), params.get("Key")
+        side = None
+        if spec.kind is Kind.COPY:
+            source = params.get("CopySource")
+            named = err.response.get("Error", {}).get("BucketName")
+            side = copy_error_side(
+                err.operation_name,
+                code,
+                named if isinstance(named, str) else None,
+                source.get("Bucket") if isinstance(source, Mapping) else None,
+                bucket if isinstance(bucket, str) else None,
+            )
+        new.botwo = Served(  # type: ignore[attr-defined]  # botocore's classes do not declare it
+            route=route,
+            operation=spec.name,
+            target_bucket=bucket if isinstance(bucket, str) else None,
+            target_key=key if isinstance(key, str) else None,
+            side=side,  # type: ignore[arg-type]
+        )
+        new.botwo_route = route  # type: ignore[attr-defined]
+        for note in getattr(err, "__notes__", ()):  # e.g. a copy's failed cleanup
+            new.add_note(note)
         new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
         return new
-
-    def _invalid(self, spec: OpSpec, params: Mapping[str, Any], why: str) -> ParamValidationError:
-        """botocore's own validation error for the call (e.g. a missing ``Bucket``)."""
-        shape = self.meta.service_model.operation_model(spec.name).input_shape
-        report = self._validator.validate(params, shape) if shape is not None else None
-        if report is not None and report.has_errors():
-            return ParamValidationError(report=report.generate_report())
-        return ParamValidationError(report=why)
-
-    def _names(self, spec: OpSpec, params: Mapping[str, Any], *members: str) -> list[str]:
-        values = [params.get(m) for m in members]
-        for member, value in zip(members, values, strict=True):
-            if type(value) is not str:
-                raise self._invalid(spec, params, f"{member} must be a string to be routed")
-        return values  # type: ignore[return-value]
-
-    def _refuse_embedded(self, spec: OpSpec, route: Route) -> None:
-        if spec.embeds_names and not route.identical:
-            raise RoutingError(
-                f"{spec.method} carries bucket or key names inside its payload, which botwo "
-                f"does not rewrite; it is only sent through a route that renames nothing, and "
-                f"bucket {route.bucket!r} goes through {route.describe()} with "
-                f"mapped_bucket_name/key_prefix/strip_prefix"
-            )
-
-    def _refuse_readonly(self, spec: OpSpec, route: Route, what: str) -> ReadOnlyError:
-        err = ReadOnlyError.refuse(
-            spec.name,
-            f"botwo: {what} is read-only ({route.describe()} has readonly: true); {spec.method} was not sent",
-        )
-        setattr(err, "botwo_route", route)  # noqa: B010 - as on the backend errors botwo re-raises
-        return err
-
-    def _reader(self, route: Route) -> Any:
-        """The client that serves reads of a route: the rule's own, or a fallback chain."""
-        if not route.fallback:
-            return self._clients[route.client]
-        cache_key = (route.clients, route.fallback_on_unreachable)
-        reader = self._readers.get(cache_key)
-        if reader is None:
-            reader = FallbackClient(
-                [self._clients[n] for n in route.clients], on_unreachable=route.fallback_on_unreachable
-            )
-            self._readers[cache_key] = reader
-        return reader
-
-    def _serving(self, spec: OpSpec, route: Route, what: str) -> Any:
-        """The client for a call through a read-only route or one with fallbacks."""
-        if spec.mutates:
-            if route.readonly:
-                raise self._refuse_readonly(spec, route, what)
-            return self._clients[route.client]
-        return self._reader(route)
-
-    def pool(self) -> ThreadPoolExecutor:
-        """The threads that fan a call out to several backends at once."""
-        if self._pool is None:
-            with self._pool_lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="botwo")
-        return self._pool
-
-    def _prepare_object(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        # The hot path: kept free of helper calls.
-        bucket = params.get("Bucket")
-        key = params.get("Key")
-        if type(bucket) is not str or type(key) is not str:
-            raise self._invalid(spec, params, "Bucket and Key must be strings to be routed")
-        route = self._matcher(bucket).route(key)
-        if route.special:
-            client = self._serving(spec, route, f"{bucket}/{key}")
-        else:
-            client = self._clients[route.client]
-        if route.identical:
-            return (route, client, params, (), None, ())
-        if spec.embeds_names:
-            self._refuse_embedded(spec, route)
-        target_key = route.key_prefix + key[len(route.strip) :]
-        target = params.copy()  # cheaper than {**params, ...}
-        target["Bucket"] = route.target_bucket
-        target["Key"] = target_key
-        finish = None
-        if spec.translates_output:
-            finish = functools.partial(object_response, spec, route, key)
-        return (route, client, target, ((target_key, key),), finish, route.bucket_pairs)
-
-    def _prepare_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        (bucket,) = self._names(spec, params, "Bucket")
-        route = self._table.route_bucket(bucket)
-        if route.special:
-            client = self._serving(spec, route, f"bucket {bucket!r}")
-        else:
-            client = self._clients[route.client]
-        if route.identical:
-            return _prepared(route, client, params, buckets=())
-        self._refuse_embedded(spec, route)
-        finish = functools.partial(object_response, spec, route, None) if spec.translates_output else None
-        return _prepared(route, client, bucket_request(route, params), finish=finish)
-
-    def _prepare_listing(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        (bucket,) = self._names(spec, params, "Bucket")
-        prefix = params.get("Prefix", "")
-        if type(prefix) is not str:
-            raise self._invalid(spec, params, "Prefix must be a string")
-        plan = self._table.listing_plan(bucket, prefix)
-        route = plan[0][0]
-        listing = spec.listing
-        if len(plan) > 1 or route.fallback:
-            if listing is None:
-                parts = "; ".join(r.describe() for r, _, _ in plan)
-                raise CrossRouteError(
-                    f"{spec.method} of bucket {bucket!r} with Prefix={prefix!r} spans several "
-                    f"routes or clients ({parts}); botwo merges only the listings it knows"
-                )
-            delimiter = params.get("Delimiter")
-            output = self.meta.service_model.operation_model(spec.name).output_shape
-            merged = MergedListing(
-                spec=listing,
-                operation=spec.method,
-                output_members=frozenset(output.members if output is not None else ()),
-                bucket=bucket,
-                streams=plan_streams(plan, prefix, delimiter if isinstance(delimiter, str) else None),
-                clients=self._clients,
-                params=params,
-                token_key=self._token_key,
-                pool=self.pool(),
-            )
-            keys = tuple({(r.to_target_key(lp), lp) for r, lp, _ in plan if lp})
-            buckets = tuple({(r.target_bucket, bucket) for r, _, _ in plan})
-            return _prepared(route, merged, params, keys, buckets=buckets)
-        client = self._clients[route.client]
-        if listing is None:  # a listing botwo has not reviewed
-            self._refuse_embedded(spec, route)
-            return _prepared(route, client, bucket_request(route, params))
-        key = self._token_key
-        target = listing_request(listing, route, params, key)
-
-        def finish(resp: dict[str, Any]) -> dict[str, Any]:
-            return listing_response(listing, route, params, resp, key)
-
-        keys = ((target["Prefix"], prefix),) if "Prefix" in target and prefix else ()
-        return _prepared(route, client, target, keys, finish)
-
-    def _same_backend(self, a: Route, b: Route) -> bool:
-        return self._clients[a.client] is self._clients[b.client]
-
-    def _prepare_copy(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        bucket, key = self._names(spec, params, "Bucket", "Key")
-        source = parse_copy_source(params.get("CopySource"))
-        if source is None:
-            raise self._invalid(
-                spec,
-                params,
-                f"Invalid CopySource {params.get('CopySource')!r}: expected 'bucket/key', "
-                "'bucket/key?versionId=...' or {'Bucket': ..., 'Key': ..., 'VersionId': ...}",
-            )
-        dest = self._table.route(bucket, key)
-        if dest.readonly:
-            raise self._refuse_readonly(spec, dest, f"{bucket}/{key}")
-        src = self._table.route(source.bucket, source.key)
-        dest_client = self._clients[dest.client]
-        sources = [self._clients[name] for name in src.clients]
-        client: Any = dest_client
-        if sources != [dest_client]:
-            # The source is (also) elsewhere: copied through this process, streamed.
-            chooser = functools.partial(falls_back, on_unreachable=src.fallback_on_unreachable)
-            client = CrossCopy(sources, dest_client, falls_back=chooser, **attrs.asdict(self._copy_config))
-        target = copy_request(dest, key, src, source, params)
-        target_key = target["Key"]
-        finish = None
-        if not dest.identical and (spec.out_bucket or spec.out_key):
-
-            def finish(resp: dict[str, Any]) -> dict[str, Any]:
-                return object_response(spec, dest, key, resp)
-
-        return _prepared(
-            dest,
-            client,
-            target,
-            keys=((target_key, key), (src.to_target_key(source.key), source.key)),
-            finish=finish,
-            buckets=((dest.target_bucket, bucket), (src.target_bucket, source.bucket)),
-        )
-
-    def _prepare_rename(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        bucket, key, raw = self._names(spec, params, "Bucket", "Key", "RenameSource")
-        decoded = urllib.parse.unquote(raw)
-        bucket_form = decoded.startswith("/" + bucket + "/")
-        source_key = decoded[len(bucket) + 2 :] if bucket_form else decoded.removeprefix("/")
-        dest = self._table.route(bucket, key)
-        src = self._table.route(bucket, source_key)
-        for route, name in ((dest, key), (src, source_key)):
-            if route.readonly:
-                raise self._refuse_readonly(spec, route, f"{bucket}/{name}")
-        if not self._same_backend(dest, src) or dest.target_bucket != src.target_bucket:
-            raise CrossRouteError(
-                f"rename_object: {source_key!r} goes through {src.describe()} and {key!r} "
-                f"through {dest.describe()}; a rename cannot cross routes"
-            )
-        target = rename_request(dest, params, key, source_key, bucket_form)
-        return _prepared(
-            dest,
-            self._clients[dest.client],
-            target,
-            keys=((target["Key"], key), (src.to_target_key(source_key), source_key)),
-        )
-
-    def _prepare_delete_objects(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        (bucket,) = self._names(spec, params, "Bucket")
-        delete = params.get("Delete")
-        objects = delete.get("Objects") if isinstance(delete, Mapping) else None
-        if not isinstance(objects, list) or not all(
-            isinstance(o, Mapping) and type(o.get("Key")) is str for o in objects
-        ):
-            raise self._invalid(spec, params, "Delete.Objects must be a list of {'Key': ...}")
-        routes = [self._table.route(bucket, o["Key"]) for o in objects]
-        for route, obj in zip(routes, objects, strict=True):
-            if route.readonly:
-                raise self._refuse_readonly(spec, route, f"{bucket}/{obj['Key']}")
-        first = routes[0] if routes else self._table.route_bucket(bucket)
-        if not routes:
-            if first.readonly:
-                raise self._refuse_readonly(spec, first, f"bucket {bucket!r}")
-            # No keys: sent as it is (renamed) for the backend's own answer (MalformedXML).
-            return _prepared(first, self._clients[first.client], bucket_request(first, params))
-        assert isinstance(delete, Mapping)
-        if first.identical and all(
-            r is first or (r.identical and self._same_backend(r, first)) for r in routes
-        ):
-            return _prepared(first, self._clients[first.client], params, buckets=())
-        grouped: dict[tuple[int, str], list[int]] = {}
-        for i, route in enumerate(routes):
-            grouped.setdefault((id(self._clients[route.client]), route.target_bucket), []).append(i)
-        groups = []
-        for indexes in grouped.values():
-            route = routes[indexes[0]]
-            renamed = [{**objects[i], "Key": routes[i].to_target_key(objects[i]["Key"])} for i in indexes]
-            reverse = {t["Key"]: objects[i]["Key"] for t, i in zip(renamed, indexes, strict=True)}
-            target = {**params, "Bucket": route.target_bucket, "Delete": {**delete, "Objects": renamed}}
-            groups.append(DeleteGroup(self._clients[route.client], route, tuple(indexes), target, reverse))
-        if len(groups) == 1:
-            (group,) = groups
-
-            def finish(resp: dict[str, Any]) -> dict[str, Any]:
-                return delete_objects_response(resp, group.reverse, group.route)
-
-            return _prepared(first, group.client, group.params, tuple(group.reverse.items()), finish)
-        pairs = tuple(p for g in groups for p in g.reverse.items())
-        buckets = tuple({(g.route.target_bucket, bucket) for g in groups})
-        split = SplitDelete(self.pool(), groups, objects)
-        return _prepared(first, split, params, pairs, buckets=buckets)
-
-    def _prepare_no_bucket(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        route = self._table.route_bucket("")  # the catch-all's route: the default client
-        return _prepared(route, self._clients[self._default_name], params, buckets=())
-
-    def _prepare_all_buckets(self, spec: OpSpec, params: dict[str, Any]) -> _Prepared:
-        route = self._table.route_bucket("")
-        if self._buckets is None:  # built once: which clients, under which names
-            self._buckets = BucketUnion(
-                self.pool(), self._table, self._clients, self._default_name, self._token_key
-            )
-        return _prepared(route, self._buckets, params, buckets=())
 
     # -- boto3's extra client methods -------------------------------------------------
 
@@ -539,27 +358,29 @@ class RoutingClient:
         spec = self._ops.get(ClientMethod)
         if spec is None:
             raise UnknownClientMethodError(method_name=ClientMethod)
-        route, client, target, keys, _finish, buckets = self._prepare(spec, dict(Params or {}))
-        if route.readonly and HttpMethod is not None and HttpMethod.upper() not in ("GET", "HEAD"):
-            raise self._refuse_readonly(spec, route, f"bucket {route.bucket!r}")
-        if isinstance(client, BucketUnion | SplitDelete | MergedListing | CrossCopy):
+        plan = self._planner.plan(spec, dict(Params or {}))
+        route, target = plan.route, plan.params
+        writes = HttpMethod is not None and HttpMethod.upper() not in ("GET", "HEAD")
+        if route.readonly and writes:
+            raise refuse_readonly(spec.name, route, f"bucket {route.bucket!r}", f"{spec.method} was not sent")
+        client = plan.single_backend
+        if plan.how is Via.FALLBACK:
+            if writes:
+                client = self._clients[route.client]  # a write: the rule's own client only
+            else:
+                # Sign for the client that holds the object (the rule's own when none does).
+                probe = {m: target[m] for m in _PROBE_MEMBERS if m in target}
+                try:
+                    method = "head_object" if "Key" in probe else "head_bucket"
+                    client = self._sends.chain(route).first_serving(method, probe)
+                except ClientError as err:  # e.g. AccessDenied: in the caller's names and classes
+                    raise self._translate_error(err, plan, spec) from err
+        if client is None:
             raise CrossRouteError(
                 f"{ClientMethod} spans several backends and a presigned URL reaches one; "
-                "call it through botwo instead"
+                "call it through botwo instead",
+                route=route,
             )
-        if (
-            isinstance(client, FallbackClient)
-            and HttpMethod is not None
-            and HttpMethod.upper() not in ("GET", "HEAD")
-        ):
-            client = self._clients[route.client]  # a write: the rule's own client only
-        if isinstance(client, FallbackClient):
-            # Sign for the client that holds the object (the rule's own when none does).
-            probe = {m: target[m] for m in _PROBE_MEMBERS if m in target}
-            try:
-                client = client.first_serving("head_object" if "Key" in probe else "head_bucket", probe)
-            except ClientError as err:  # e.g. AccessDenied: in the caller's names and classes
-                raise self._translate_error(err, route, keys, buckets, spec.name) from err
         url: str = client.generate_presigned_url(
             ClientMethod, Params=target, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
         )
@@ -575,19 +396,12 @@ class RoutingClient:
     ) -> dict[str, Any]:
         route = self._table.route(Bucket, Key)
         if route.readonly:
-            refused = ReadOnlyError.refuse(
-                "PostObject",
-                f"botwo: {Bucket}/{Key} is read-only ({route.describe()} has readonly: true); "
-                "no presigned POST was made",
-            )
-            setattr(refused, "botwo_route", route)  # noqa: B010 - as _refuse_readonly does
-            raise refused
-        conditions = None if Conditions is None else [_post_condition(route, c) for c in Conditions]
+            raise refuse_readonly("PostObject", route, f"{Bucket}/{Key}", "no presigned POST was made")
         post: dict[str, Any] = self._clients[route.client].generate_presigned_post(
             route.target_bucket,
             route.to_target_key(Key),
             Fields=Fields,
-            Conditions=conditions,
+            Conditions=None if Conditions is None else post_conditions(route, Conditions),
             ExpiresIn=ExpiresIn,
         )
         return post
@@ -640,9 +454,9 @@ class RoutingClient:
         return self._waiters
 
     def close(self) -> None:
-        """Close every underlying client (each once)."""
-        for client in self._distinct:
-            client.close()
+        """Close everything the client owns: its thread pool (after the calls in flight)
+        and every underlying client, each once."""
+        self._sends.close()
 
     def __enter__(self) -> RoutingClient:
         return self
@@ -678,7 +492,14 @@ class RoutingClient:
             raise TypeError(f"route(bucket, key=None) takes strings, got {bucket!r}, {key!r}")
         return self._table.decide(bucket, key)
 
-    def _client_summaries(self) -> dict[str, dict[str, str]]:
+    @property
+    def copy_config(self) -> CopyConfig:
+        """How copies between clients are streamed (the ``copy_config`` in effect)."""
+        return self._copy_config
+
+    def backend_summaries(self) -> dict[str, dict[str, str]]:
+        """Each client's name with its endpoint and region (and, for a configured client,
+        what its configuration says), fit to show: no secret and no password."""
         if self._settings is not None:
             return {name: spec.describe() for name, spec in self._settings.clients.items()}
         return {
@@ -694,44 +515,34 @@ class RoutingClient:
         return f"botwo S3 client{origin}: {len(self._table.rules)} rules over {len(self._clients)} clients"
 
     def __repr__(self) -> str:
-        return render_text(self._title(), self._table.rules, self._client_summaries())
+        return render_text(self._title(), self._table.rules, self.backend_summaries())
 
     def _repr_html_(self) -> str:
         """The rule table and the clients as HTML tables (Jupyter); no secret is shown."""
-        return render_html(self._title(), self._table.rules, self._client_summaries())
+        return render_html(self._title(), self._table.rules, self.backend_summaries())
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # Rebuilt on the other side from the configuration, which pickles as the document
-        # it came from: secrets taken from the environment travel as ${VAR} references.
-        if self._settings is None:
+    def __reduce__(self) -> Rebuild:
+        # Rebuilt on the other side as the factory said (from the configuration, which
+        # pickles as the document it came from: secrets from the environment travel as
+        # ${VAR} references).
+        if self._rebuild is None:
             raise TypeError(
                 "a botwo client built from boto3 client objects cannot be pickled (boto3 "
                 "clients cannot); build it from configuration, botwo.client('s3', config=...), "
                 "and it pickles as that configuration"
             )
-        from ._factory import from_settings
-
-        return (from_settings, (self._settings, self._explicit_copy_config))
+        return self._rebuild
 
 
 _LOGGED_NAMES = ("Bucket", "Key", "Prefix", "CopySource")
-_HOW: dict[type, str] = {
-    MergedListing: "merged listing over several routes",
-    SplitDelete: "split over several routes",
-    BucketUnion: "union over every client",
-    CrossCopy: "streamed between clients",
-    FallbackClient: "reads fall back",
-}
 
 
-def _log_route(
-    method: str, params: Mapping[str, Any], route: Route, client: Any, target: Mapping[str, Any]
-) -> None:
+def _log_plan(method: str, params: Mapping[str, Any], plan: Plan) -> None:
     """One DEBUG line per call: the caller's names, the serving client and rule, and the
     target's names (bucket, key, prefix and copy source only: never another value)."""
+    route, target, how = plan.route, plan.params, plan.how.value
     caller = ", ".join(f"{m}={params[m]!r}" for m in _LOGGED_NAMES if m in params)
     sent = ", ".join(f"{m}={target[m]!r}" for m in _LOGGED_NAMES if m in target)
-    how = _HOW.get(type(client))
     log.debug(
         "%s(%s) -> client %r rule %d%s: %s",
         method,
@@ -767,26 +578,6 @@ _PROBE_MEMBERS = (
     "ExpectedBucketOwner",
     "RequestPayer",
 )
-
-
-def _post_condition(route: Route, condition: Any) -> Any:
-    """A presigned-POST policy condition in target names."""
-    if isinstance(condition, Mapping):
-        out = dict(condition)
-        if "bucket" in out:
-            out["bucket"] = route.target_bucket
-        if isinstance(out.get("key"), str):
-            out["key"] = route.to_target_key(out["key"])
-        return out
-    if isinstance(condition, list | tuple) and len(condition) == 3:
-        op, field, value = condition
-        if field == "$bucket" and isinstance(value, str):
-            return [op, field, route.target_bucket]
-        if field == "$key" and isinstance(value, str):
-            if not value.startswith(route.strip):  # "starts-with" a part of the stripped prefix
-                return [op, field, route.key_prefix]
-            return [op, field, route.to_target_key(value)]
-    return condition
 
 
 def _classic(config: TransferConfig | None) -> TransferConfig:
@@ -841,24 +632,22 @@ _API_SIGNATURE = inspect.Signature(
 
 def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
     py_name = spec.method
-
-    prepare = getattr(RoutingClient, _PREPARE[spec.kind])
-
-    operation_name = spec.name
+    plan_call = planner_method(spec.kind)
 
     def _api_call(self: RoutingClient, *args: Any, **kwargs: Any) -> Any:
         if args:
             raise TypeError(f"{py_name}() only accepts keyword arguments.")
-        route, client, target, keys, finish, buckets = prepare(self, spec, kwargs)
+        plan = plan_call(self._planner, spec, kwargs)
         if _debug(_DEBUG):
-            _log_route(py_name, kwargs, route, client, target)
+            _log_plan(py_name, kwargs, plan)
         try:
-            response = getattr(client, py_name)(**target)
+            response = plan.send(**plan.params)
         except ClientError as err:
-            raise self._translate_error(err, route, keys, buckets, operation_name) from err
+            raise self._translate_error(err, plan, spec) from err
         except BotoCoreError as err:
-            _scrub_unreachable(err, py_name, route, kwargs)
+            _scrub_unreachable(err, py_name, plan.route, kwargs)
             raise
+        finish = plan.finish
         return response if finish is None else finish(response)
 
     _api_call.__name__ = py_name
@@ -891,7 +680,7 @@ def client_class(model: ServiceModel) -> type[RoutingClient]:
             namespace.update(
                 _ops=ops,
                 _model=model,
-                __module__="botwo.client",
+                __module__=__name__,
                 **_TRANSFERS,
             )
             cls = type("S3", (RoutingClient,), namespace)

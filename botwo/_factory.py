@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._client import RoutingClient, client_class
 from ._config import Settings, load
+from ._resource import service_resource
 from ._rules import Rule, parse_mapping
+from ._table import RuleTable
 from ._values import CopyConfig
 from .errors import ConfigError, OverlappingTargetsWarning, RuleError, ShadowedRuleWarning
 
@@ -53,46 +55,61 @@ def _assemble(
     rules: tuple[Rule, ...],
     copy_config: CopyConfig | None,
     stacklevel: int,
+    *,
+    settings: Settings | None = None,
+    rebuild: tuple[Callable[..., RoutingClient], tuple[Any, ...]] | None = None,
 ) -> RoutingClient:
     first_use: dict[str, tuple[int, str]] = {}
     for i, rule in enumerate(rules):
         for name in (rule.client, *rule.fallback):
             first_use.setdefault(name, (i, "client" if name == rule.client else "fallback"))
     checked = _check_clients(clients, first_use)
-    cls = client_class(checked[rules[0].client].meta.service_model)
     if copy_config is not None and not isinstance(copy_config, CopyConfig):
         raise ConfigError(f"copy_config must be a botwo.CopyConfig, got {type(copy_config).__name__}")
-    routing = cls(checked, rules, copy_config)
-    for shadowed, by in routing._table.shadowed():
+    table = RuleTable(rules)
+    for shadowed, by in table.shadowed():
         warnings.warn(
             ShadowedRuleWarning(
                 f"mapping[{shadowed}] ({rules[shadowed].to_dict()}) can never match: "
-                f"mapping[{by}] ({rules[by].to_dict()}) matches every call it would"
+                f"mapping[{by}] ({rules[by].to_dict()}) matches every call it would",
+                rule=shadowed,
+                by=by,
             ),
             stacklevel=stacklevel,
         )
-    for i, j, client_name, target, space in routing._table.overlaps():
+    for i, j, client_name, target, space in table.overlaps():
         warnings.warn(
             OverlappingTargetsWarning(
                 f"mapping[{i}] and mapping[{j}] put different caller keys into one target "
                 f"namespace (client {client_name!r}, bucket {target!r}, keys under {space!r}): "
-                "a listing through one would show the other's objects"
+                "a listing through one would show the other's objects",
+                rules=(i, j),
+                client=client_name,
+                bucket=target,
+                prefix=space,
             ),
             stacklevel=stacklevel,
         )
-    return routing
+    cls = client_class(checked[rules[0].client].meta.service_model)
+    return cls(checked, table, copy_config or CopyConfig(), settings=settings, rebuild=rebuild)
 
 
 def from_settings(
     settings: Settings, copy_config: CopyConfig | None = None, *, stacklevel: int = 2
 ) -> RoutingClient:
-    """A routing client over the boto3 clients that ``settings`` describe."""
-    routing = _assemble(
-        settings.build_clients(), settings.rules, copy_config or settings.copy, stacklevel + 1
+    """A routing client over the boto3 clients that ``settings`` describe.
+
+    The client pickles as this call: the configuration (secrets taken from the
+    environment travel as ``${VAR}`` references) and the ``copy_config`` given here.
+    """
+    return _assemble(
+        settings.build_clients(),
+        settings.rules,
+        copy_config or settings.copy,
+        stacklevel + 1,
+        settings=settings,
+        rebuild=(from_settings, (settings, copy_config)),
     )
-    routing._settings = settings
-    routing._explicit_copy_config = copy_config
-    return routing
 
 
 def client(
@@ -171,7 +188,5 @@ def resource(
 
     Takes the same arguments as :func:`client`; ``resource.meta.client`` is that client.
     """
-    from ._resource import service_resource
-
     routing = client(clients, mapping, config=config, copy_config=copy_config, **boto3_options)
     return service_resource(routing)

@@ -11,16 +11,15 @@ client, then each fallback in order, moving on only when the answer is "not here
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-__all__ = ["NOT_FOUND", "FallbackClient", "falls_back", "unreachable"]
+from ._s3 import NOT_FOUND, absent_rank, error_code
 
-#: Error codes that mean "this client does not have it".
-NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "404", "NotFound"})
+__all__ = ["FallbackChain", "falls_back", "unreachable"]
 
 
 def unreachable(err: BaseException) -> bool:
@@ -31,27 +30,20 @@ def unreachable(err: BaseException) -> bool:
 def falls_back(err: BaseException, *, on_unreachable: bool) -> bool:
     """Whether a read that failed with ``err`` should be asked of the next client."""
     if isinstance(err, ClientError):
-        return err.response.get("Error", {}).get("Code") in NOT_FOUND
+        return error_code(err) in NOT_FOUND
     return on_unreachable and unreachable(err)
 
 
 def _rank(err: BaseException) -> int:
-    """Which "not here" to report when every client said one: lower wins, ties to the first.
-
-    A bucket that exists on any client of the chain exists for the caller (``head_bucket``
-    falls back too), so a key-level answer beats ``NoSuchBucket``; any answer beats a
-    client that could not be reached.
-    """
-    if isinstance(err, ClientError):
-        return 1 if err.response.get("Error", {}).get("Code") == "NoSuchBucket" else 0
-    return 2
+    """Which "not here" to report when every client said one (see :func:`botwo._s3.absent_rank`)."""
+    return absent_rank(error_code(err)) if isinstance(err, ClientError) else absent_rank(None)
 
 
-class FallbackClient:
-    """Looks like one boto3 client; each method tries ``clients`` in order.
+class FallbackChain:
+    """The clients that serve a route's reads, in order (the rule's, then its fallbacks).
 
-    Used for the reads of a route that has fallbacks (the shell sends writes to the
-    rule's own client directly).
+    :meth:`call` is the send of a planned read; the shell sends writes to the rule's own
+    client directly.
     """
 
     __slots__ = ("_clients", "_on_unreachable")
@@ -75,18 +67,16 @@ class FallbackClient:
             return client
         return self._clients[0]
 
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        def call(**params: Any) -> Any:
-            first: BaseException | None = None
-            for client in self._clients:
-                try:
-                    return getattr(client, method)(**params)
-                except (ClientError, BotocoreConnectionError, HTTPClientError) as err:
-                    if not self.falls_back(err):
-                        raise
-                    if first is None or _rank(err) < _rank(first):
-                        first = err  # the primary's "not found" (or the first one there is)
-            assert first is not None
-            raise first
-
-        return call
+    def call(self, method: str, /, **params: Any) -> Any:
+        """``method(**params)`` of the first client that has what it asks for."""
+        first: BaseException | None = None
+        for client in self._clients:
+            try:
+                return getattr(client, method)(**params)
+            except (ClientError, BotocoreConnectionError, HTTPClientError) as err:
+                if not self.falls_back(err):
+                    raise
+                if first is None or _rank(err) < _rank(first):
+                    first = err  # the primary's "not found" (or the first one there is)
+        assert first is not None
+        raise first

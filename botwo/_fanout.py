@@ -8,8 +8,9 @@
   caller's names (see :func:`caller_bucket_names`), merged, sorted and paginated with
   botwo's own checked tokens.
 
-These are adapters with boto3-shaped methods: the generated call path sends to them as it
-would to a boto3 client, so errors are translated the same way.
+Each is a plain ``send`` callable of a :class:`~botwo._plan.Plan` (called with the
+plan's parameters as keywords, returning one S3-shaped response); an error they raise is
+translated by the shell like any backend's.
 """
 
 from __future__ import annotations
@@ -18,27 +19,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
-import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._names import caller_arn
-from ._table import Route, RuleTable
+from ._table import RuleTable
 from ._tokens import decode_token, encode_token
-from ._translate import delete_objects_response, error_response
+from ._translate import DeleteGroup, delete_objects_response, error_response
 from .errors import TokenError
 
-__all__ = ["BucketUnion", "DeleteGroup", "SplitDelete", "caller_bucket_names"]
-
-
-@attrs.frozen
-class DeleteGroup:
-    """The keys of one bulk delete that go to one (client, target bucket)."""
-
-    client: Any
-    route: Route  # the route of the group's first key (for naming)
-    indexes: tuple[int, ...]  # positions of the group's keys in the caller's request
-    params: dict[str, Any]  # the target request
-    reverse: Mapping[str, str]  # target key -> caller key
+__all__ = ["BucketUnion", "SplitDelete", "caller_bucket_names"]
 
 
 def _failure_entries(
@@ -66,17 +55,30 @@ def _failure_entries(
 
 
 class SplitDelete:
-    """``delete_objects`` over several backends at once (see the module docstring)."""
+    """``delete_objects`` over several backends at once (see the module docstring).
 
-    def __init__(self, pool: Executor, groups: Sequence[DeleteGroup], objects: Sequence[Mapping[str, Any]]):
+    ``groups`` are the planned requests (:func:`botwo._translate.delete_objects_groups`);
+    each is sent to ``clients[group.route.client]``. Calling it sends them all.
+    """
+
+    def __init__(
+        self,
+        pool: Executor,
+        clients: Mapping[str, Any],
+        groups: Sequence[DeleteGroup],
+        objects: Sequence[Mapping[str, Any]],
+    ) -> None:
         self._pool = pool
+        self._clients = clients
         self._groups = groups
         self._objects = objects
 
-    def delete_objects(self, **_params: Any) -> dict[str, Any]:
+    def __call__(self, **_params: Any) -> dict[str, Any]:
+        clients = self._clients
+
         def run(group: DeleteGroup) -> dict[str, Any] | BaseException:
             try:
-                response: dict[str, Any] = group.client.delete_objects(**group.params)
+                response: dict[str, Any] = clients[group.route.client].delete_objects(**group.params)
             except (ClientError, BotoCoreError) as err:
                 return err
             return delete_objects_response(response, group.reverse, group.route)
@@ -174,11 +176,14 @@ class BucketUnion:
         self._distinct = [first, *others.values()]
         self._names_of = {id(c): [n for n, other in clients.items() if other is c] for c in self._distinct}
 
-    def list_buckets(self, **params: Any) -> dict[str, Any]:
-        return self._union("list_buckets", "MaxBuckets", params)
+    def send(self, method: str) -> Callable[..., dict[str, Any]]:
+        """The send of a ``method`` call (``list_buckets`` or ``list_directory_buckets``)."""
+        limit_member = _PAGING[method][1]
 
-    def list_directory_buckets(self, **params: Any) -> dict[str, Any]:
-        return self._union("list_directory_buckets", "MaxDirectoryBuckets", params)
+        def union(**params: Any) -> dict[str, Any]:
+            return self._union(method, limit_member, params)
+
+        return union
 
     def _caller_entry(self, entry: Mapping[str, Any], name: str) -> dict[str, Any]:
         """A bucket-list entry in caller names (``Name``, and ``BucketArn`` where present)."""

@@ -1,14 +1,15 @@
 """The shell of a merged listing: the backend requests that :mod:`botwo._merge` asks for.
 
-:class:`MergedListing` has the four listing methods of a boto3 client, so the generated
-call path sends to it as to any backend (and translates its errors the same way). It
-turns the caller's start (a marker, or botwo's own continuation token) into a
+:class:`MergedListing` is the ``send`` of a listing plan that several routes (or a
+route's fallbacks) serve: calling it runs the listing, and its errors are translated
+like any backend's. It turns the caller's start (a marker, or botwo's own continuation token) into a
 :class:`~botwo._merge.Position`, runs the cursor, fetching the pages it needs
 concurrently, and assembles one response in S3's shape.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -19,14 +20,12 @@ from ._fallback import unreachable
 from ._merge import Fetch, Item, MergeCursor, Position, Stream, rolls_up_at_backend
 from ._names import after_all, decode_name, encode_name, encoded_to_caller
 from ._operations import LISTINGS, ListingSpec
+from ._s3 import MAX_PAGE, error_code
 from ._table import Route
 from ._tokens import decode_token, encode_token, is_token
 from .errors import TokenError
 
 __all__ = ["MergedListing", "plan_streams"]
-
-_S3_DEFAULT_LIMIT = 1000
-
 
 def plan_streams(
     plan: Sequence[tuple[Route, str, tuple[str, ...]]], prefix: str, delimiter: str | None
@@ -104,11 +103,6 @@ class MergedListing:
         self._hints: frozenset[int] = frozenset()
         self._absent: dict[int, list[BaseException]] = {}
 
-    def __getattr__(self, method: str) -> Any:
-        if method == self._operation:
-            return self._run
-        raise AttributeError(method)
-
     # -- the caller's start ----------------------------------------------------------
 
     def _start(self) -> Position | None:
@@ -169,37 +163,16 @@ class MergedListing:
         spec, encoded = self._spec, self._encoded
         items: list[Item] = []
         id_field = spec.id_field
-        key_prefix, strip, owns, cut = route.key_prefix, route.strip, route.owns, len(route.key_prefix)
         lists = 0
-        identical = route.keys_identical and not encoded
+        to_caller = functools.partial(encoded_to_caller, route) if encoded else None
         for list_name, member in spec.entries:
             is_prefix = list_name == "CommonPrefixes"
             entries = response.get(list_name, ())
             lists += bool(entries)
-            if identical:
-                # Names are the caller's already: the backend's entries are used as they are.
-                for entry in entries:
-                    name = entry[member]
-                    if name.startswith(owns):
-                        ident = entry.get(id_field) if id_field is not None and not is_prefix else None
-                        items.append(Item(name, list_name, entry, ident, is_prefix))
-                continue
-            for entry in entries:
-                raw = entry[member]
-                if encoded:
-                    out = encoded_to_caller(route, raw)
-                    if out is None:
-                        continue
-                    name = decode_name(out)
-                else:
-                    # Route.to_caller_key, inlined: this runs for every entry.
-                    if not raw.startswith(key_prefix):
-                        continue
-                    name = out = strip + raw[cut:]
-                    if not name.startswith(owns):
-                        continue
+            for entry in route.rename_entries(entries, member, to_caller):
+                name = decode_name(entry[member]) if encoded else entry[member]
                 ident = entry.get(id_field) if id_field is not None and not is_prefix else None
-                items.append(Item(name, list_name, {**entry, member: out}, ident, is_prefix))
+                items.append(Item(name, list_name, entry, ident, is_prefix))
         if lists > 1:  # botocore splits one ordered listing into several lists
             order = spec.order
             if order is None:
@@ -241,15 +214,15 @@ class MergedListing:
         if not route.fallback:
             return False
         if isinstance(err, ClientError):
-            return err.response.get("Error", {}).get("Code") == "NoSuchBucket"
+            return error_code(err) == "NoSuchBucket"
         return route.fallback_on_unreachable and unreachable(err)
 
     # -- the call -----------------------------------------------------------------------
 
-    def _run(self, **_params: Any) -> dict[str, Any]:
+    def __call__(self, **_params: Any) -> dict[str, Any]:
         spec, params = self._spec, self._params
-        limit = params.get(spec.limit, _S3_DEFAULT_LIMIT)
-        limit = min(limit, _S3_DEFAULT_LIMIT) if isinstance(limit, int) else _S3_DEFAULT_LIMIT
+        limit = params.get(spec.limit, MAX_PAGE)
+        limit = min(limit, MAX_PAGE) if isinstance(limit, int) else MAX_PAGE
         start = self._start()
         cursor = MergeCursor(
             self._streams,
@@ -308,7 +281,7 @@ class MergedListing:
         if self._delimiter is not None:
             out["Delimiter"] = self._echo("Delimiter", self._delimiter)
         if spec.limit in out or spec.limit in params:
-            out[spec.limit] = params.get(spec.limit, _S3_DEFAULT_LIMIT)
+            out[spec.limit] = params.get(spec.limit, MAX_PAGE)
         for member in markers:
             if params.get(member, "") != "":
                 out[member] = self._echo(member, params[member])

@@ -31,6 +31,7 @@ __all__ = [
     "GiB",
     "MiB",
     "absent_rank",
+    "copy_error_side",
     "error_code",
 ]
 
@@ -100,3 +101,48 @@ def error_code(err: Any) -> str:
 def absent_rank(code: str | None) -> int:
     """How specific a "not found" is (lower wins); 2 for a store that gave no S3 answer."""
     return _ABSENT.get(code or "", _NOT_AN_ANSWER)
+
+
+# -- which side of a copy an error is about -------------------------------------------------
+
+# The requests a copy streamed between two stores makes of each: its source is read, its
+# destination written (and checked with a HEAD once written).
+_SOURCE_REQUESTS = frozenset({"GetObject", "GetObjectTagging"})
+_DESTINATION_REQUESTS = frozenset(
+    {
+        "HeadObject",
+        "PutObject",
+        "PutObjectTagging",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "CompleteMultipartUpload",
+    }
+)
+
+
+def copy_error_side(
+    request: str, code: str, bucket_name: str | None, source_bucket: str | None, dest_bucket: str | None
+) -> str | None:
+    """``"source"`` or ``"destination"``: which object of a copy an error is about.
+
+    ``request`` is the operation that failed (a streamed copy's ``GetObject`` is its
+    source's); for a ``CopyObject`` / ``UploadPartCopy`` answer the code says it: a copy's
+    destination key need not exist, so ``NoSuchKey`` and ``NoSuchVersion`` are the
+    source's, ``NoSuchUpload`` the destination's, and ``NoSuchBucket`` whichever bucket
+    its ``BucketName`` names (when the two differ). ``None`` when the answer does not say
+    (``AccessDenied`` may be either).
+    """
+    if request in _SOURCE_REQUESTS:
+        return "source"
+    if request in _DESTINATION_REQUESTS:
+        return "destination"
+    if code in ("NoSuchKey", "NoSuchVersion"):
+        return "source"
+    if code == "NoSuchUpload":
+        return "destination"
+    if code == "NoSuchBucket" and source_bucket != dest_bucket and bucket_name is not None:
+        if bucket_name == source_bucket:
+            return "source"
+        if bucket_name == dest_bucket:
+            return "destination"
+    return None

@@ -30,23 +30,22 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import attrs
 
 from ._rules import Rule, compile_glob, is_glob
+from ._s3 import TOP_CHAR
 
 __all__ = ["Route", "RouteDecision", "RuleTable", "successor"]
-
-_MAX_CHAR = chr(0x10FFFF)
-
 
 def successor(prefix: str) -> str | None:
     """The least string greater than every string that starts with ``prefix``.
 
     ``None`` when there is none (``prefix`` is empty or all U+10FFFF).
     """
-    trimmed = prefix.rstrip(_MAX_CHAR)
+    trimmed = prefix.rstrip(TOP_CHAR)
     if not trimmed:
         return None
     return trimmed[:-1] + chr(ord(trimmed[-1]) + 1)
@@ -104,6 +103,46 @@ class Route:
             return None
         key = self.strip + target_key[len(self.key_prefix) :]
         return key if key.startswith(self.owns) else None
+
+    def rename_entries(
+        self,
+        entries: Sequence[dict[str, Any]],
+        member: str,
+        to_caller: Callable[[str], str | None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The entries of a listing page whose ``member`` (a target key) lies in this
+        route, with ``member`` renamed to the caller's key; entries outside the route are
+        left out (they are never shown to the caller). Renamed entries are copies; entries
+        whose names do not change are the same objects.
+
+        ``to_caller`` renames instead of :meth:`to_caller_key` (for URL-encoded names).
+        This is the one place caller keys are made from a listing: it runs for every
+        entry of every page, so the plain renaming is inlined.
+        """
+        renamed: list[dict[str, Any]] = []
+        append = renamed.append
+        if to_caller is not None:
+            for entry in entries:
+                name = to_caller(entry[member])
+                if name is not None:
+                    entry = entry.copy()
+                    entry[member] = name
+                    append(entry)
+        elif self.keys_identical:
+            owns = self.owns
+            renamed = [entry for entry in entries if entry[member].startswith(owns)]
+        else:
+            key_prefix, strip, owns = self.key_prefix, self.strip, self.owns
+            cut = len(key_prefix)
+            for entry in entries:
+                target = entry[member]
+                if target.startswith(key_prefix):
+                    name = strip + target[cut:]
+                    if name.startswith(owns):
+                        entry = entry.copy()  # cheaper than {**entry, member: name}
+                        entry[member] = name
+                        append(entry)
+        return renamed
 
     def describe(self) -> str:
         return (

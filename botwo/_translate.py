@@ -2,8 +2,9 @@
 
 Pure functions: they take the caller's parameters or a backend's parsed response and
 return new dicts; inputs are never mutated, and a member that was absent stays absent
-unless S3 itself would have echoed it. The shell (:mod:`botwo._client`) decides the
-route, calls the backend, and hands the pieces to these functions.
+unless S3 itself would have echoed it. The planner (:mod:`botwo._plan`) chooses the
+route and uses these functions to build the target request and the ``finish`` that
+translates the answer; the shell (:mod:`botwo._client`) only sends.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import attrs
 
 from ._names import (
     CopySource,
@@ -27,14 +30,18 @@ from ._tokens import decode_token, encode_token, is_token
 from .errors import TokenError
 
 __all__ = [
+    "DeleteGroup",
     "bucket_request",
     "copy_request",
+    "delete_objects_groups",
     "delete_objects_response",
     "error_response",
     "listing_request",
     "listing_response",
     "object_request",
     "object_response",
+    "parse_rename_source",
+    "post_conditions",
     "rename_request",
 ]
 
@@ -46,7 +53,7 @@ def object_request(route: Route, params: Params, key: str) -> dict[str, Any]:
     # dict.copy() and two stores: half the cost of a {**params, ...} display.
     out = dict(params)
     out["Bucket"] = route.target_bucket
-    out["Key"] = route.to_target_key(key)
+    out["Key"] = route.key_prefix + key[len(route.strip) :]  # Route.to_target_key, inlined
     return out
 
 
@@ -133,6 +140,72 @@ def delete_objects_response(response: Params, reverse: Mapping[str, str], route:
     return out
 
 
+def parse_rename_source(bucket: str, raw: str) -> tuple[str, bool]:
+    """The source key of a ``RenameSource`` (``key``, ``/key`` or ``/bucket/key``, URL-encoded)
+    and whether it had the ``/bucket/`` form (the target request keeps the caller's form)."""
+    decoded = urllib.parse.unquote(raw)
+    bucket_form = decoded.startswith("/" + bucket + "/")
+    source_key = decoded[len(bucket) + 2 :] if bucket_form else decoded.removeprefix("/")
+    return source_key, bucket_form
+
+
+@attrs.frozen
+class DeleteGroup:
+    """The keys of one bulk delete that go to one backend bucket (one request)."""
+
+    route: Route  # the route of the group's first key: its client serves the request
+    indexes: tuple[int, ...]  # positions of the group's keys in the caller's request
+    params: dict[str, Any]  # the target request
+    reverse: Mapping[str, str]  # target key -> caller key
+
+
+def delete_objects_groups(
+    params: Params, routes: Sequence[Route], backend_of: Mapping[str, int]
+) -> list[DeleteGroup]:
+    """The requests of a ``delete_objects`` whose keys go through ``routes`` (one route per
+    caller object): one per (backend, target bucket), keys renamed, in first-key order.
+
+    ``backend_of`` numbers the clients by backend (two client names may be one client).
+    """
+    delete = params["Delete"]
+    objects = delete["Objects"]
+    grouped: dict[tuple[int, str], list[int]] = {}
+    for i, route in enumerate(routes):
+        grouped.setdefault((backend_of[route.client], route.target_bucket), []).append(i)
+    groups = []
+    for indexes in grouped.values():
+        route = routes[indexes[0]]
+        renamed = [{**objects[i], "Key": routes[i].to_target_key(objects[i]["Key"])} for i in indexes]
+        reverse = {t["Key"]: objects[i]["Key"] for t, i in zip(renamed, indexes, strict=True)}
+        target = {**params, "Bucket": route.target_bucket, "Delete": {**delete, "Objects": renamed}}
+        groups.append(DeleteGroup(route, tuple(indexes), target, reverse))
+    return groups
+
+
+def post_conditions(route: Route, conditions: Sequence[Any]) -> list[Any]:
+    """Presigned-POST policy conditions in target names (other conditions unchanged)."""
+    return [_post_condition(route, c) for c in conditions]
+
+
+def _post_condition(route: Route, condition: Any) -> Any:
+    if isinstance(condition, Mapping):
+        out = dict(condition)
+        if "bucket" in out:
+            out["bucket"] = route.target_bucket
+        if isinstance(out.get("key"), str):
+            out["key"] = route.to_target_key(out["key"])
+        return out
+    if isinstance(condition, list | tuple) and len(condition) == 3:
+        op, field, value = condition
+        if field == "$bucket" and isinstance(value, str):
+            return [op, field, route.target_bucket]
+        if field == "$key" and isinstance(value, str):
+            if not value.startswith(route.strip):  # "starts-with" a part of the stripped prefix
+                return [op, field, route.key_prefix]
+            return [op, field, route.to_target_key(value)]
+    return condition
+
+
 # -- listings ------------------------------------------------------------------------
 
 
@@ -197,34 +270,14 @@ def listing_response(
         out["Bucket"] = route.bucket
     if not route.keys_identical:
         dropped = 0
+        rename = route.rename_entries
+        by = to_caller if encoded else None
         for list_name, member in spec.entries:
             entries = out.get(list_name)
             if entries is None:
                 continue
-            renamed = []
-            if encoded:
-                for entry in entries:
-                    name = to_caller(entry[member])
-                    if name is None:  # outside the route: never shown to the caller
-                        dropped += 1
-                    else:
-                        entry = entry.copy()
-                        entry[member] = name
-                        renamed.append(entry)
-            else:
-                # Route.to_caller_key, inlined: this loop runs for every key of a page.
-                key_prefix, strip, owns = route.key_prefix, route.strip, route.owns
-                cut = len(key_prefix)
-                for entry in entries:
-                    target = entry[member]
-                    if target.startswith(key_prefix):
-                        name = strip + target[cut:]
-                        if name.startswith(owns):
-                            entry = entry.copy()  # cheaper than {**entry, member: name}
-                            entry[member] = name
-                            renamed.append(entry)
-                            continue
-                    dropped += 1  # outside the route: never shown to the caller
+            renamed = rename(entries, member, by)
+            dropped += len(entries) - len(renamed)  # outside the route: never shown
             out[list_name] = renamed
         if dropped and isinstance(out.get("KeyCount"), int):
             out["KeyCount"] -= dropped

@@ -14,8 +14,10 @@ Errors that botwo raises itself (bad configuration, a call it cannot route)::
 Errors that a backend raises (``botocore.exceptions.ClientError`` and every modelled
 subclass such as ``NoSuchKey``) are re-raised through the botwo client's own
 ``exceptions`` classes, with the caller's bucket and key in place of the target's, the
-original error chained as ``__cause__`` and the serving route attached as
-``.botwo_route``; see :mod:`botwo._client`.
+original error chained as ``__cause__``, and a :class:`Served` record as ``.botwo``:
+the route, the caller's operation, the target's bucket and key and, for a copy, which
+side failed (:func:`served` reads it, typed). ``.botwo_route`` is the route alone. Notes
+(``add_note``) are for people only: nothing in botwo reads them back.
 
 ``ConfigWarning`` is warned for a part of the configuration's environment that is ignored,
 ``ShadowedRuleWarning`` when an earlier rule makes a later one unreachable, and
@@ -24,9 +26,13 @@ original error chained as ``__cause__`` and the serving route attached as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import attrs
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:  # annotations only: the routing core imports this module
+    from ._table import Route
 
 __all__ = [
     "BotwoError",
@@ -37,9 +43,41 @@ __all__ = [
     "ReadOnlyError",
     "RoutingError",
     "RuleError",
+    "Served",
     "ShadowedRuleWarning",
+    "Side",
     "TokenError",
+    "served",
 ]
+
+#: Which side of a copy an error is about.
+Side = Literal["source", "destination"]
+
+
+@attrs.frozen(kw_only=True)
+class Served:
+    """Where a routed call that failed went: ``err.botwo`` on every error a backend
+    answered, re-raised through botwo (read it with :func:`served`).
+
+    ``route`` is the route that named the call (for a copy, the destination's);
+    ``operation`` the caller's operation (``"CopyObject"``, even when the failing request
+    was a ``GetObject`` of a streamed copy's source); ``target_bucket`` and ``target_key``
+    the names on the backend (``None`` where the call named none); ``side`` whether a
+    copy's failure is about its ``"source"`` or its ``"destination"`` (``None`` for other
+    calls and where the answer does not say).
+    """
+
+    route: Route
+    operation: str
+    target_bucket: str | None = None
+    target_key: str | None = None
+    side: Side | None = None
+
+
+def served(err: BaseException) -> Served | None:
+    """The :class:`Served` record of an error from a routed call (``None`` for others)."""
+    record = getattr(err, "botwo", None)
+    return record if isinstance(record, Served) else None
 
 
 class BotwoError(Exception):
@@ -78,7 +116,26 @@ class RuleError(ConfigError):
 
 
 class RoutingError(BotwoError, ValueError):
-    """A call cannot be routed as asked; nothing was sent to any backend."""
+    """A call cannot be routed as asked; nothing was sent to any backend.
+
+    ``route`` is the route the call went through (``None`` where none was chosen).
+    """
+
+    def __init__(self, message: str, *, route: Route | None = None) -> None:
+        super().__init__(message)
+        self.route = route
+
+    @property
+    def botwo_route(self) -> Route | None:
+        """``route``, under the name backend errors carry it by."""
+        return self.route
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_routing_error, (type(self), str(self), self.route))
+
+
+def _rebuild_routing_error(cls: type[RoutingError], message: str, route: Route | None) -> RoutingError:
+    return cls(message, route=route)
 
 
 class CrossRouteError(RoutingError):
@@ -102,25 +159,59 @@ class ReadOnlyError(BotwoError, ClientError):
 
     It is a ``botocore.exceptions.ClientError`` with code ``AccessDenied`` and HTTP status
     403, which is what a single S3 says to a caller that may read but not write, so code
-    that already handles denied writes handles it unchanged.
+    that already handles denied writes handles it unchanged. ``route`` is the read-only
+    route (also as ``botwo_route``, the name backend errors carry it by).
     """
 
-    def __reduce__(self) -> tuple[type[ReadOnlyError], tuple[Any, str]]:
+    route: Route | None = None
+
+    @property
+    def botwo_route(self) -> Route | None:
+        return self.route
+
+    def __reduce__(self) -> tuple[Any, ...]:
         # botocore's ClientError.__reduce__ gives back a plain ClientError.
-        return (type(self), (self.response, self.operation_name))
+        return (_rebuild_readonly, (type(self), self.response, self.operation_name, self.route))
 
     @classmethod
-    def refuse(cls, operation_name: str, message: str) -> ReadOnlyError:
+    def refuse(cls, operation_name: str, message: str, *, route: Route | None = None) -> ReadOnlyError:
         response: Any = {
             "Error": {"Code": "AccessDenied", "Message": message},
             "ResponseMetadata": {"HTTPStatusCode": 403},
         }
-        return cls(response, operation_name)
+        err = cls(response, operation_name)
+        err.route = route
+        return err
+
+
+def _rebuild_readonly(
+    cls: type[ReadOnlyError], response: Any, operation: str, route: Route | None
+) -> ReadOnlyError:
+    err = cls(response, operation)
+    err.route = route
+    return err
 
 
 class OverlappingTargetsWarning(UserWarning):
     """Two rules put different caller keys into the same target namespace: a listing
-    through one would show the other's objects, and two caller keys could be one object."""
+    through one would show the other's objects, and two caller keys could be one object.
+
+    ``rules`` is the pair of rule indexes; ``client``, ``bucket`` and ``prefix`` the
+    namespace they share on the target.
+    """
+
+    def __init__(
+        self, message: str, *, rules: tuple[int, int], client: str, bucket: str, prefix: str
+    ) -> None:
+        super().__init__(message)
+        self.rules = rules
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = {"rules": self.rules, "client": self.client, "bucket": self.bucket, "prefix": self.prefix}
+        return (_rebuild_warning, (type(self), str(self), fields))
 
 
 class ConfigWarning(UserWarning):
@@ -129,4 +220,19 @@ class ConfigWarning(UserWarning):
 
 
 class ShadowedRuleWarning(UserWarning):
-    """A rule can never match because an earlier rule matches everything it would."""
+    """A rule can never match because an earlier rule matches everything it would.
+
+    ``rule`` is the index of the rule that never matches, ``by`` the earlier one.
+    """
+
+    def __init__(self, message: str, *, rule: int, by: int) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.by = by
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_warning, (type(self), str(self), {"rule": self.rule, "by": self.by}))
+
+
+def _rebuild_warning(cls: type[Any], message: str, fields: dict[str, Any]) -> Any:
+    return cls(message, **fields)

@@ -67,7 +67,7 @@ from ._client import RoutingClient
 from ._config import SECRET_FIELDS, Settings, _safe_endpoint, load
 from ._factory import from_settings
 from ._values import CopyConfig
-from .errors import ConfigError
+from .errors import ConfigError, served
 
 __all__ = ["BotwoFile", "BotwoFileSystem", "BotwoS3FileSystem", "Source", "route_s3_urls"]
 
@@ -168,7 +168,7 @@ class Source:
                 "serialized; build the client from configuration, or pass config=..."
             )
         document: dict[str, Any] = json.loads(json.dumps(self.settings.document))
-        copy_config = self.client()._explicit_copy_config if self._given_client else None
+        copy_config = _own_copy_config(self.client()) if self._given_client else None
         if copy_config is not None:
             document["copy"] = attrs.asdict(copy_config)
         return document
@@ -190,7 +190,14 @@ class Source:
             )
         # The configuration and copy settings, not the client: unpickling then builds
         # boto3 clients only when this process has no filesystem for them yet.
-        return (_source_of_client, (self._client.settings, self._client._explicit_copy_config))
+        return (_source_of_client, (self._client.settings, _own_copy_config(self._client)))
+
+
+def _own_copy_config(client: RoutingClient) -> CopyConfig | None:
+    """The client's ``copy_config`` where it is not what its configuration says."""
+    settings = client.settings
+    configured = (settings.copy if settings is not None else None) or CopyConfig()
+    return None if client.copy_config == configured else client.copy_config
 
 
 #: Sources of unpickled clients, one per configuration (see _source_of_client).
@@ -813,7 +820,11 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
 
 
 def _is_source_error(err: ClientError) -> bool:
-    return err.operation_name in ("HeadObject", "GetObject") or "Source" in str(err)
+    """Whether a failed copy's error is about its source (the path named in the OSError)."""
+    if err.operation_name in ("HeadObject", "GetObject"):  # a managed copy reads its source
+        return True
+    record = served(err)
+    return record is not None and record.side == "source"
 
 
 class BotwoS3FileSystem(BotwoFileSystem):

@@ -742,7 +742,7 @@ def test_a_client_of_objects_does_not_pickle(backends: dict[str, Any]) -> None:
 def test_a_copy_config_beside_the_configuration_survives_pickling(configured: Path) -> None:
     copy_config = CopyConfig(part_size=8 * 2**20)
     s3 = botwo.client("s3", config=configured, copy_config=copy_config)
-    assert pickle.loads(pickle.dumps(s3))._copy_config == copy_config
+    assert pickle.loads(pickle.dumps(s3)).copy_config == copy_config
 
 
 def test_yaml_and_json_files_build_the_same_client(configured: Path, tmp_path: Path) -> None:

@@ -126,13 +126,13 @@ class Transparency(RuleBasedStateMachine):
     )
     def copy(self, data: st.DataObject, directive: str, tagging: str | None, form: str, across: bool) -> None:
         src_bucket, src_key = self.pick(data)
-        src_route = self.botwo._table.route(src_bucket, src_key)
+        src_route = self.botwo.route(src_bucket, src_key)
         # A destination on the same client (a server-side copy) or on the other (streamed).
         candidates = [
             (b, a)
             for b in CALLER_BUCKETS
             for a in AREAS[b]
-            if (self.botwo._table.route(b, a + "k").client != src_route.client) == across
+            if (self.botwo.route(b, a + "k").client != src_route.client) == across
         ]
         dst_bucket, area = data.draw(st.sampled_from(candidates))
         _, dst_key = data.draw(caller_keys(dst_bucket).filter(lambda bk: bk[1].startswith(area)))
@@ -322,7 +322,7 @@ class Transparency(RuleBasedStateMachine):
                         and entry["Key"].startswith(r.key_prefix)
                         for b in CALLER_BUCKETS
                         for a in AREAS[b]
-                        for r in [self.botwo._table.route(b, a + "k")]
+                        for r in [self.botwo.route(b, a + "k")]
                     ), (name, target, entry["Key"])
 
 

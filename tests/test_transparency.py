@@ -109,7 +109,7 @@ def test_bucket_list_arns_are_in_the_callers_names() -> None:
             return [f(i) for i in items]
 
     union = BucketUnion(Inline(), table, clients, "s3", b"k" * 32)  # type: ignore[arg-type]
-    (entry,) = union.list_directory_buckets()["Buckets"]
+    (entry,) = union.send("list_directory_buckets")()["Buckets"]
     assert entry == {
         "Name": "mine--use1-az4--x-s3",
         "BucketArn": "arn:aws:s3express:us-east-1:123456789012:bucket/mine--use1-az4--x-s3",
