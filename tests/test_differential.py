@@ -322,7 +322,7 @@ class Transparency(RuleBasedStateMachine):
                         and entry["Key"].startswith(r.key_prefix)
                         for b in CALLER_BUCKETS
                         for a in AREAS[b]
-                        for r in [self.botwo.route(b, a + "k")]
+                        for r in [self.botwo._table.route(b, a + "k")]
                     ), (name, target, entry["Key"])
 
 

@@ -145,7 +145,7 @@ def merged_pages(table: RuleTable, stores: dict[str, Store], params: dict[str, A
             token_key=KEY,
             pool=POOL,
         )
-        page = listing.list_objects_v2()
+        page = listing()
         pages.append(page)
         if not page["IsTruncated"]:
             return pages
