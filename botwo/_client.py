@@ -275,6 +275,7 @@ class RoutingClient:
         table: RuleTable,
         copy_config: CopyConfig,
         *,
+        token_key: bytes,
         settings: Settings | None = None,
         rebuild: Rebuild | None = None,
     ) -> None:
@@ -290,13 +291,13 @@ class RoutingClient:
             clients,
             table,
             default=default_name,
-            token_key=table.fingerprint,
+            token_key=token_key,
             copy_config=copy_config,
             service_model=service_model,
         )
         self._clients = self._sends.clients
         self._planner = Planner(
-            table, self._sends, service_model, default_client=default_name, token_key=table.fingerprint
+            table, self._sends, service_model, default_client=default_name, token_key=token_key
         )
         distinct = list({id(c): c for c in self._clients.values()}.values())
         events = FanoutEvents([default.meta.events] + [c.meta.events for c in distinct if c is not default])

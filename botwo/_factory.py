@@ -17,11 +17,14 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from botocore.credentials import Credentials
+
 from ._client import RoutingClient, client_class
-from ._config import Settings, load
+from ._config import SECRET_FIELDS, Settings, load
 from ._resource import service_resource
 from ._rules import Rule, parse_mapping
 from ._table import RuleTable
+from ._tokens import token_key
 from ._values import CopyConfig
 from .errors import ConfigError, OverlappingTargetsWarning, RuleError, ShadowedRuleWarning
 
@@ -90,8 +93,28 @@ def _assemble(
             ),
             stacklevel=stacklevel,
         )
+    key = token_key(table.fingerprint, _secrets(checked, settings))
     cls = client_class(checked[rules[0].client].meta.service_model)
-    return cls(checked, table, copy_config or CopyConfig(), settings=settings, rebuild=rebuild)
+    return cls(checked, table, copy_config or CopyConfig(), token_key=key, settings=settings, rebuild=rebuild)
+
+
+def _secrets(clients: Mapping[str, Any], settings: Settings | None) -> list[str]:
+    """The backends' secret keys, by client name: what seals the client's tokens (see
+    :mod:`botwo._tokens`). A configuration's are its resolved options; a boto3 client's are
+    its credentials when they are static (refreshing ones would change the key)."""
+    out = []
+    for name in sorted(clients):
+        if settings is not None and name in settings.clients:
+            options = settings.clients[name].options
+            configured = [str(options.get(field) or "") for field in sorted(SECRET_FIELDS)]
+            if any(configured):
+                out += [name, *configured]
+                continue
+        signer = getattr(clients[name], "_request_signer", None)  # botocore keeps them there
+        credentials = getattr(signer, "_credentials", None)
+        if type(credentials) is Credentials:
+            out += [name, credentials.secret_key or "", credentials.token or ""]
+    return out
 
 
 def from_settings(

@@ -23,9 +23,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ._names import caller_arn
 from ._table import RuleTable
-from ._tokens import decode_token, encode_token
+from ._tokens import bucket_list_token, read_bucket_list_token
 from ._translate import DeleteGroup, delete_objects_response, error_response
-from .errors import TokenError
 
 __all__ = ["BucketUnion", "SplitDelete", "caller_bucket_names"]
 
@@ -207,10 +206,7 @@ class BucketUnion:
     def _union(self, method: str, limit_member: str, params: Mapping[str, Any]) -> dict[str, Any]:
         after = None
         if "ContinuationToken" in params:
-            payload = decode_token(params["ContinuationToken"], self._token_key, what="ContinuationToken")
-            if not isinstance(payload, dict) or not isinstance(payload.get("after"), str):
-                raise TokenError("ContinuationToken does not hold a bucket-list position")
-            after = payload["after"]
+            after = read_bucket_list_token(params["ContinuationToken"], self._token_key)
         results = list(self._pool.map(lambda c: self._all_pages(c, method, params), self._distinct))
         found: dict[str, dict[str, Any]] = {}
         for client, pages in zip(self._distinct, results, strict=True):
@@ -235,5 +231,5 @@ class BucketUnion:
         if prefix is not None:
             out["Prefix"] = prefix
         if len(page_names) < len(ordered):
-            out["ContinuationToken"] = encode_token({"after": page_names[-1]}, self._token_key)
+            out["ContinuationToken"] = bucket_list_token(self._token_key, page_names[-1])
         return out

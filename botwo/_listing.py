@@ -22,7 +22,7 @@ from ._names import after_all, decode_name, encode_name, encoded_to_caller
 from ._operations import LISTINGS, ListingSpec
 from ._s3 import MAX_PAGE, error_code
 from ._table import Route
-from ._tokens import decode_token, encode_token, is_token
+from ._tokens import is_token, merged_token, read_merged_token
 from .errors import TokenError
 
 __all__ = ["MergedListing", "plan_streams"]
@@ -108,22 +108,17 @@ class MergedListing:
     def _start(self) -> Position | None:
         spec, params = self._spec, self._params
         if spec.token is not None and spec.token in params:
-            payload = decode_token(params[spec.token], self._token_key, what=spec.token)
-            position = Position.from_json(payload.get("m")) if isinstance(payload, dict) else None
+            held, self._hints = read_merged_token(
+                params[spec.token],
+                self._token_key,
+                what=spec.token,
+                bucket=self._bucket,
+                prefix=self._prefix,
+                streams=len(self._streams),
+            )
+            position = Position.from_json(held)
             if position is None:
-                raise TokenError(f"{spec.token} was issued for another listing, not a merged one")
-            if (payload.get("b"), payload.get("p")) != (self._bucket, self._prefix):
-                raise TokenError(
-                    f"{spec.token} was issued for another listing (bucket {payload.get('b')!r}, "
-                    f"Prefix {payload.get('p')!r}), not for bucket {self._bucket!r} with "
-                    f"Prefix {self._prefix!r}"
-                )
-            hints = payload.get("h", [])
-            if not isinstance(hints, list) or not all(
-                type(h) is int and 0 <= h < len(self._streams) for h in hints
-            ):
                 raise TokenError(f"{spec.token} does not hold a listing position")
-            self._hints = frozenset(hints)
             return position
         marker = params.get(spec.marker)
         if not isinstance(marker, str) or not marker:
@@ -300,8 +295,13 @@ class MergedListing:
             last = items[-1]
             position = Position(last.name, last.id, last.is_prefix)
             if spec.next_token is not None:
-                payload = {"m": position.to_json(), "b": self._bucket, "p": self._prefix, "h": sorted(hints)}
-                out[spec.next_token] = encode_token(payload, self._token_key)
+                out[spec.next_token] = merged_token(
+                    self._token_key,
+                    bucket=self._bucket,
+                    prefix=self._prefix,
+                    position=position.to_json(),
+                    hints=sorted(hints),
+                )
             if spec.next_marker is not None:
                 out[spec.next_marker] = self._echo(spec.next_marker, last.name)
             if spec.next_id_marker is not None and last.id is not None:

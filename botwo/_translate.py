@@ -26,8 +26,7 @@ from ._names import (
 )
 from ._operations import ListingSpec, OpSpec
 from ._table import Route
-from ._tokens import decode_token, encode_token, is_token
-from .errors import TokenError
+from ._tokens import is_token, read_route_token, route_token
 
 __all__ = [
     "DeleteGroup",
@@ -209,20 +208,12 @@ def _post_condition(route: Route, condition: Any) -> Any:
 # -- listings ------------------------------------------------------------------------
 
 
-def _token_payload(route: Route, prefix: str, backend_token: str) -> dict[str, Any]:
-    return {"b": route.bucket, "r": route.rule_index, "p": prefix, "t": backend_token}
+def _backend_token(route: Route, prefix: str, token: str, key: bytes, what: str) -> str:
+    return read_route_token(token, key, what=what, bucket=route.bucket, rule=route.rule_index, prefix=prefix)
 
 
-def _unwrap_token(route: Route, prefix: str, token: str, key: bytes, what: str) -> str:
-    payload = decode_token(token, key, what=what)
-    if not isinstance(payload, dict) or not isinstance(payload.get("t"), str):
-        raise TokenError(f"{what} does not hold a listing position")
-    if (payload.get("b"), payload.get("r"), payload.get("p")) != (route.bucket, route.rule_index, prefix):
-        raise TokenError(
-            f"{what} was issued for another listing (bucket {payload.get('b')!r}, "
-            f"Prefix {payload.get('p')!r}), not for bucket {route.bucket!r} with Prefix {prefix!r}"
-        )
-    return str(payload["t"])
+def _sealed(route: Route, prefix: str, backend_token: str, key: bytes) -> str:
+    return route_token(key, bucket=route.bucket, rule=route.rule_index, prefix=prefix, backend=backend_token)
 
 
 def listing_request(spec: ListingSpec, route: Route, params: Params, token_key: bytes) -> dict[str, Any]:
@@ -237,7 +228,7 @@ def listing_request(spec: ListingSpec, route: Route, params: Params, token_key: 
     if isinstance(marker, str) and marker:
         if spec.next_marker is not None and is_token(marker, token_key):
             # An opaque NextMarker this client wrapped: hand the backend its own value.
-            out[spec.marker] = _unwrap_token(route, prefix, marker, token_key, spec.marker)
+            out[spec.marker] = _backend_token(route, prefix, marker, token_key, spec.marker)
         else:
             out[spec.marker] = marker_to_target(route, prefix, marker)
             if not marker.startswith(prefix):
@@ -245,7 +236,7 @@ def listing_request(spec: ListingSpec, route: Route, params: Params, token_key: 
                 for id_marker in spec.id_markers:
                     out.pop(id_marker, None)
     if spec.token is not None and spec.token in params:
-        out[spec.token] = _unwrap_token(route, prefix, params[spec.token], token_key, spec.token)
+        out[spec.token] = _backend_token(route, prefix, params[spec.token], token_key, spec.token)
     return out
 
 
@@ -292,13 +283,13 @@ def listing_response(
     if spec.token is not None and spec.token in params:
         out[spec.token] = params[spec.token]
     if spec.next_token is not None and isinstance(out.get(spec.next_token), str):
-        out[spec.next_token] = encode_token(_token_payload(route, prefix, out[spec.next_token]), token_key)
+        out[spec.next_token] = _sealed(route, prefix, out[spec.next_token], token_key)
     if spec.next_marker is not None and isinstance(out.get(spec.next_marker), str):
         raw = out[spec.next_marker]
         name = raw if route.keys_identical and raw.startswith(route.owns) else to_caller(raw)
         # S3 returns a key here; some servers return an opaque value, which is wrapped.
         out[spec.next_marker] = (
-            name if name is not None else encode_token(_token_payload(route, prefix, raw), token_key)
+            name if name is not None else _sealed(route, prefix, raw, token_key)
         )
     return out
 

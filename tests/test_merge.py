@@ -251,7 +251,7 @@ def test_tokens_are_checked() -> None:
     token = first["NextContinuationToken"]
     for bad, why in [
         (token[:-2] + "xx", "not issued"),
-        ("bw1-" + "A" * 40, "not issued"),
+        ("bw2-" + "A" * 40, "not issued"),
     ]:
         with pytest.raises(TokenError, match=why):
             merged_pages(table, stores, {"Bucket": "b", "ContinuationToken": bad})

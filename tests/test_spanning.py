@@ -422,7 +422,7 @@ def test_list_buckets_with_a_prefix(buckets: Any, backends: dict[str, Any]) -> N
 def test_forged_and_foreign_bucket_list_tokens_are_refused(buckets: Any, backends: dict[str, Any]) -> None:
     token = buckets.list_buckets(MaxBuckets=2)["ContinuationToken"]
     for bad in (
-        "bw1-" + "A" * 40,
+        "bw2-" + "A" * 40,
         "not-a-token",
         token[:-3],
         token[:-1] + ("A" if token[-1] != "A" else "B"),
