@@ -48,6 +48,7 @@ from ._awsfmt import (
 )
 from ._check import add_check_parser, cmd_check, hide_userinfo
 from ._client import RoutingClient
+from ._s3 import MAX_DELETE_KEYS
 from .errors import BotwoError, ConfigError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Progress", "UsageError", "open_client", "register"]
@@ -57,7 +58,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 #: Objects per ``delete_objects`` request (S3's limit) and per listing page.
-DELETE_BATCH = 1000
+DELETE_BATCH = MAX_DELETE_KEYS
 #: Files transferred at once by ``cp --recursive`` (each transfer has its own threads).
 CONCURRENCY = 4
 

@@ -44,12 +44,12 @@ from typing import Any, NamedTuple
 import attrs
 
 from ._names import encode_name
+from ._s3 import ABOVE_ALL, MAX_PAGE
 from ._table import Route, successor
 
 __all__ = ["Fetch", "Item", "MergeCursor", "Position", "Stream", "common_prefix_of", "rolls_up_at_backend"]
 
 
-_TOP = chr(0x10FFFF) * 257  # sorts after every name
 
 
 @attrs.frozen
@@ -171,7 +171,7 @@ class _State:
         if hole is not None:
             position = Position(hole, past=True)
         self.resume = position
-        self.lower = (successor(position.name) or _TOP) if position.past else position.name
+        self.lower = (successor(position.name) or ABOVE_ALL) if position.past else position.name
 
 
 def _before_range(position: Position, list_prefix: str) -> bool | None:
@@ -252,7 +252,7 @@ class MergeCursor:
                     continue
                 if item.is_prefix and item.name in state.pending:
                     after = state.pending[item.name]
-                    return [Fetch(state.stream, after, 1000, verify=item.name)]
+                    return [Fetch(state.stream, after, MAX_PAGE, verify=item.name)]
                 if full:
                     self.truncated = True
                     self._done = True
@@ -263,7 +263,7 @@ class MergeCursor:
                 return []
             need = self._waiting(None if best is None else best[1].name)
             if need:
-                size = max(1, min(1000, self._limit - len(self.items) + 1))
+                size = max(1, min(MAX_PAGE, self._limit - len(self.items) + 1))
                 return [Fetch(s.stream, s.resume, size) for s in need] + self._probes(need)
             if best is None:
                 self._done = True

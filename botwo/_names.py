@@ -12,10 +12,10 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from ._s3 import LAST_KEY, MAX_KEY_BYTES, TOP_CHAR
 from ._table import Route, successor
 
 __all__ = [
-    "MAX_KEY",
     "CopySource",
     "after_all",
     "caller_arn",
@@ -26,9 +26,6 @@ __all__ = [
     "marker_to_target",
     "parse_copy_source",
 ]
-
-#: A key no valid S3 key (at most 1,024 UTF-8 bytes) sorts after.
-MAX_KEY = chr(0x10FFFF) * 256
 
 # botocore's own pattern for the optional "?versionId=" suffix of a string CopySource.
 _VERSION_ID_SUFFIX = re.compile(r"\?versionId=[^\s]+$")
@@ -54,7 +51,7 @@ def marker_to_target(route: Route, prefix: str, marker: str) -> str:
     target_prefix = route.to_target_key(prefix)
     if marker < prefix:
         return target_prefix[:-1]
-    return successor(target_prefix) or MAX_KEY
+    return successor(target_prefix) or LAST_KEY
 
 
 def after_all(target_prefix: str) -> str:
@@ -63,8 +60,8 @@ def after_all(target_prefix: str) -> str:
     ``successor(target_prefix)`` would skip a key equal to it, so the prefix is padded
     with the greatest character instead, up to S3's 1,024-byte key limit.
     """
-    room = max(0, 1024 - len(target_prefix.encode("utf-8", "surrogatepass")))
-    return target_prefix + chr(0x10FFFF) * max(1, room // 4)
+    room = max(0, MAX_KEY_BYTES - len(target_prefix.encode("utf-8", "surrogatepass")))
+    return target_prefix + TOP_CHAR * max(1, room // 4)
 
 
 # S3's EncodingType=url percent-encodes names; botocore decodes them with unquote_plus.

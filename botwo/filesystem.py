@@ -66,20 +66,21 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 from ._client import RoutingClient
 from ._config import SECRET_FIELDS, Settings, _safe_endpoint, load
 from ._factory import from_settings
+from ._s3 import MAX_DELETE_KEYS, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MISSING
 from ._values import CopyConfig
 from .errors import ConfigError, served
 
 __all__ = ["BotwoFile", "BotwoFileSystem", "BotwoS3FileSystem", "Source", "route_s3_urls"]
 
-#: S3's limits: parts of 5 MiB (but the last) to 5 GiB, at most 10,000 parts.
-MIN_PART = 5 * 2**20
-MAX_PART = 5 * 2**30
-MAX_PARTS = 10_000
-DELETE_BATCH = 1000
+#: S3's limits (from :mod:`botwo._s3`): parts of 5 MiB (but the last) to 5 GiB, at most
+#: 10,000 parts; 1,000 keys per bulk delete.
+MIN_PART = MIN_PART_SIZE
+MAX_PART = MAX_PART_SIZE
+DELETE_BATCH = MAX_DELETE_KEYS
 
 # -- errors: S3's codes as the OSErrors fsspec users catch ----------------------------------
 
-_NOT_FOUND = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound", "NoSuchVersion", "NoSuchUpload"})
+_NOT_FOUND = MISSING
 _DENIED = frozenset({"AccessDenied", "403", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
 _EXISTS = frozenset({"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "PreconditionFailed"})
 _NOT_EMPTY = frozenset({"BucketNotEmpty"})
@@ -860,7 +861,7 @@ def part_size(block: int, number: int) -> int:
     bytes: one block for parts 1 to 1,000, two for 1,001 to 2,000, and so on to ten for
     9,001 to 10,000, S3's last part (55,000 blocks in all: about 268 GiB in blocks of
     5 MiB); never more than S3's 5 GiB."""
-    return min(block * (1 + (number - 1) // 1000), MAX_PART)
+    return min(block * (1 + (number - 1) // (MAX_PARTS // 10)), MAX_PART)
 
 
 class BotwoFile(AbstractBufferedFile):
