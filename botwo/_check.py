@@ -46,6 +46,7 @@ from ._config import SECRET_FIELDS, Settings, load
 from ._describe import RULE_COLUMNS, rule_row, text_table
 from ._factory import from_settings
 from ._rules import Rule, compile_glob, is_glob
+from ._s3 import BUCKET_NOT_FOUND
 from .errors import ConfigError, ConfigWarning, OverlappingTargetsWarning, ShadowedRuleWarning
 
 __all__ = [
@@ -72,7 +73,7 @@ REJECTED = frozenset(
 )
 #: Codes that mean "who you are is known, but this is not allowed".
 DENIED = frozenset({"AccessDenied", "AllAccessDisabled", "403"})
-NOT_FOUND = frozenset({"404", "NoSuchBucket", "NotFound"})
+NOT_FOUND = BUCKET_NOT_FOUND
 SEVERITIES = ("error", "warning", "note")
 #: How many bucket names one problem line lists.
 NAMES_SHOWN = 10
@@ -196,19 +197,17 @@ def probe_all(settings: Settings, rules: Sequence[Rule], timeout: float) -> dict
 # -- linting (pure) -----------------------------------------------------------------------
 
 Decide = Callable[[str, "str | None"], Any]
-_RULE_REF = re.compile(r"mapping\[(\d+)\]")
 
 
 def warning_problems(caught: Iterable[warnings.WarningMessage]) -> list[Problem]:
     """The rule warnings recorded while building the client."""
     found = []
     for warning in caught:
-        text = str(warning.message)
-        refs = tuple(int(i) for i in _RULE_REF.findall(text))
-        if issubclass(warning.category, ShadowedRuleWarning):
-            found.append(Problem("warning", text, refs[:1]))
-        elif issubclass(warning.category, OverlappingTargetsWarning):
-            found.append(Problem("warning", text, refs[:2]))
+        message, text = warning.message, str(warning.message)
+        if isinstance(message, ShadowedRuleWarning):
+            found.append(Problem("warning", text, (message.rule,)))
+        elif isinstance(message, OverlappingTargetsWarning):
+            found.append(Problem("warning", text, message.rules))
         elif issubclass(warning.category, ConfigWarning):
             found.append(Problem("warning", text))
     return found
