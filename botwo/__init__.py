@@ -37,8 +37,10 @@ from .errors import (
     ReadOnlyError,
     RoutingError,
     RuleError,
+    Served,
     ShadowedRuleWarning,
     TokenError,
+    served,
 )
 
 __version__ = "0.1.0"
@@ -58,10 +60,12 @@ __all__ = [
     "RoutingError",
     "Rule",
     "RuleError",
+    "Served",
     "Settings",
     "ShadowedRuleWarning",
     "TokenError",
     "client",
     "load_config",
     "resource",
+    "served",
 ]
