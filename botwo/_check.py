@@ -28,11 +28,8 @@ and every line is passed through :func:`redact`, which masks the configured secr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import re
 import sys
-import urllib.parse
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +42,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from ._config import SECRET_FIELDS, Settings, load
 from ._describe import RULE_COLUMNS, rule_row, text_table
 from ._factory import from_settings
+from ._redact import redact, url_passwords
 from ._rules import Rule, compile_glob, is_glob
 from ._s3 import BUCKET_NOT_FOUND
 from .errors import ConfigError, ConfigWarning, OverlappingTargetsWarning, ShadowedRuleWarning
@@ -54,10 +52,8 @@ __all__ = [
     "Problem",
     "add_check_parser",
     "cmd_check",
-    "hide_userinfo",
     "lint",
     "probe_client",
-    "redact",
 ]
 
 #: The error codes of credentials that the service does not accept.
@@ -408,34 +404,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-_USERINFO = re.compile(r"//[^/\s]*@")
-
-
-def hide_userinfo(text: str) -> str:
-    """``text`` with the ``user:password@`` of every URL in it taken out."""
-    return _USERINFO.sub("//", text)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every URL's ``user:password@`` taken out and every secret value
-    replaced by ``****``."""
-    text = hide_userinfo(text)
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "****")
-    return text
-
-
 def _secrets(settings: Settings) -> list[str]:
     """The values :func:`redact` masks: secret fields and the password of an endpoint URL."""
     found = []
     for spec in settings.clients.values():
         found += [str(v) for field, v in spec.options.items() if field in SECRET_FIELDS and v]
-        endpoint = spec.options.get("endpoint_url")
-        with contextlib.suppress(ValueError):
-            password = urllib.parse.urlsplit(endpoint).password if endpoint else None
-            if password:
-                found += {password, urllib.parse.unquote(password)}
+        found += url_passwords(spec.options.get("endpoint_url"))
     return found
 
 

@@ -46,8 +46,9 @@ from ._awsfmt import (
     summary_lines,
     transfer_line,
 )
-from ._check import add_check_parser, cmd_check, hide_userinfo
+from ._check import add_check_parser, cmd_check
 from ._client import RoutingClient
+from ._redact import hide_userinfo
 from ._s3 import MAX_DELETE_KEYS
 from .errors import BotwoError, ConfigError
 

@@ -50,7 +50,7 @@ from botocore.model import ServiceModel
 from botocore.paginate import PaginatorModel
 from botocore.waiter import WaiterModel, create_waiter_with_client
 
-from ._config import Settings, _safe_endpoint
+from ._config import Settings
 from ._copy import CrossCopy
 from ._describe import render_html, render_text
 from ._fallback import FallbackChain, falls_back
@@ -59,6 +59,7 @@ from ._listing import MergedListing, plan_streams
 from ._names import caller_endpoint
 from ._operations import Kind, ListingSpec, OpSpec, operation_table
 from ._plan import Plan, Planner, Send, Via, planner_method, refuse_readonly
+from ._redact import safe_endpoint
 from ._rules import Rule, is_catch_all
 from ._s3 import copy_error_side, error_code
 from ._table import Route, RouteDecision, RuleTable
@@ -505,7 +506,7 @@ class RoutingClient:
             return {name: spec.describe() for name, spec in self._settings.clients.items()}
         return {
             name: {
-                "endpoint_url": _safe_endpoint(client.meta.endpoint_url) or "",
+                "endpoint_url": safe_endpoint(client.meta.endpoint_url) or "",
                 "region_name": client.meta.region_name or "",
             }
             for name, client in self._clients.items()

@@ -45,6 +45,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
+from ._redact import safe_endpoint
 from ._rules import Rule, parse_mapping
 from ._values import CopyConfig
 from .errors import ConfigError, ConfigWarning, RuleError
@@ -238,19 +239,6 @@ def _expand_tree(value: Any, environ: Mapping[str, str], origin: str, where: str
 # -- the values -------------------------------------------------------------------
 
 
-def _safe_endpoint(url: str | None) -> str | None:
-    """An endpoint URL without any user:password part; the host and port as written."""
-    if url is None:
-        return None
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:  # e.g. an unclosed [ of an IPv6 address
-        return "(invalid URL)"
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
 @attrs.frozen(repr=False)
 class ClientSettings:
     """One underlying client as configured: what :meth:`build` passes to boto3.
@@ -289,7 +277,7 @@ class ClientSettings:
     def describe(self) -> dict[str, str]:
         """A summary without secrets: endpoint, region, profile, where credentials come from."""
         out: dict[str, str] = {
-            "endpoint_url": _safe_endpoint(self.options.get("endpoint_url")) or "(boto3 default)",
+            "endpoint_url": safe_endpoint(self.options.get("endpoint_url")) or "(boto3 default)",
             "region_name": self.options.get("region_name") or "(boto3 default)",
         }
         if self.profile_name:

@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from ._redact import host_of
 from ._s3 import LAST_KEY, MAX_KEY_BYTES, TOP_CHAR
 from ._table import Route, successor
 
@@ -150,7 +151,7 @@ def caller_endpoint(route: Route, url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         return "<endpoint>"
-    netloc = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    netloc = host_of(rest.split("/", 1)[0].split("?", 1)[0])
     tb = route.target_bucket
     if netloc.startswith(tb + "."):
         netloc = route.bucket + netloc[len(tb) :]

@@ -64,8 +64,9 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("botwo.filesystem needs fsspec: pip install 'botwo[fsspec]'") from err
 
 from ._client import RoutingClient
-from ._config import SECRET_FIELDS, Settings, _safe_endpoint, load
+from ._config import SECRET_FIELDS, Settings, load
 from ._factory import from_settings
+from ._redact import safe_endpoint, scrub_urls
 from ._s3 import MAX_DELETE_KEYS, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MISSING
 from ._values import CopyConfig
 from .errors import ConfigError, served
@@ -788,7 +789,8 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
     def to_dict(self, *, include_password: bool = True) -> dict[str, Any]:
         """The configuration document, ``${VAR}`` references unexpanded (never a secret from
         the environment); ``include_password=False`` leaves out the clients' secret keys
-        and session tokens, even as ``${VAR}`` references."""
+        and session tokens, even as ``${VAR}`` references, and the ``user:password@`` of every
+        URL (endpoints, proxies)."""
         cls = type(self)
         options = {k: v for k, v in self.storage_options.items() if k not in ("source", "config", "client")}
         document = self.source.document()
@@ -796,6 +798,7 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
             for table in document["clients"].values():
                 for field in SECRET_FIELDS:
                     table.pop(field, None)
+            document = scrub_urls(document)  # endpoint and proxy URLs' user:password@
         return {
             "cls": f"{cls.__module__}:{cls.__name__}",
             "protocol": self.protocol if isinstance(self.protocol, str) else self.protocol[0],
@@ -813,7 +816,7 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
         ... across sessions"): a hash of the rules and each client's endpoint and region,
         no credentials. The cache token, unlike it, is keyed per process."""
         stores = {
-            name: [_safe_endpoint(backend.meta.endpoint_url), backend.meta.region_name]
+            name: [safe_endpoint(backend.meta.endpoint_url), backend.meta.region_name]
             for name, backend in self.client.backends.items()
         }
         blob = json.dumps([stores, [r.to_dict() for r in self.client.rules]], sort_keys=True)

@@ -30,7 +30,7 @@ import boto3
 import pytest
 
 import botwo
-from botwo import _awsfmt, _check, _cli
+from botwo import _awsfmt, _check, _cli, _redact
 from botwo.__main__ import main
 from botwo._awsfmt import S3Url
 from botwo.testing import LocalS3Server
@@ -844,4 +844,4 @@ def test_lint_notes_globs_and_reports_warnings() -> None:
     assert [(p.severity, p.rules) for p in problems] == [("warning", (1,)), ("note", (0,))]
     report = _check.Report("x", {"s3": {}, "lake": {}}, probes, routing.rules, tuple(problems))
     assert report.exit_code == 1 and report.rule_status(1) == "warning"
-    assert _check.redact("key=s3cr3t!", ["s3cr3t!"]) == "key=****"
+    assert _redact.redact("key=s3cr3t!", ["s3cr3t!"]) == "key=****"

@@ -17,7 +17,8 @@ from hypothesis import given
 
 import botwo
 from botwo import ConfigError, CopyConfig, Rule, RuleError
-from botwo._config import _safe_endpoint, env_name, find_config, read_file, resolve, user_config_dir
+from botwo._config import env_name, find_config, read_file, resolve, user_config_dir
+from botwo._redact import safe_endpoint
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -562,7 +563,7 @@ def test_userinfo_in_an_endpoint_is_not_shown() -> None:
     ],
 )
 def test_an_endpoint_is_shown_as_written_without_userinfo(url: str, shown: str) -> None:
-    assert _safe_endpoint(url) == shown
+    assert safe_endpoint(url) == shown
 
 
 def test_an_ipv6_endpoint_is_shown_with_its_brackets() -> None:

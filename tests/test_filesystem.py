@@ -1209,6 +1209,21 @@ def test_to_json_without_passwords(cfg: dict[str, Any], servers: dict[str, Local
     assert json.loads(fs.to_json())["config"] == literal  # fsspec's default: included
 
 
+def test_to_json_without_passwords_hides_url_userinfo(cfg: dict[str, Any]) -> None:
+    literal = copy.deepcopy(cfg)
+    endpoint = literal["clients"]["s3"]["endpoint_url"]
+    literal["clients"]["s3"]["endpoint_url"] = endpoint.replace("://", "://ops:pa55@word@")
+    literal["clients"]["lake"]["config"] = {"proxies": {"https": "http://proxyuser:pr0xy-pw@10.0.0.1:3128"}}
+    fs = fsspec.filesystem("botwo", config=literal)
+    hidden = fs.to_json(include_password=False)
+    for secret in ("pa55@word", "ops:", "pr0xy-pw", "proxyuser"):
+        assert secret not in hidden
+    clients = json.loads(hidden)["config"]["clients"]
+    assert clients["s3"]["endpoint_url"] == endpoint
+    assert clients["lake"]["config"]["proxies"]["https"] == "http://10.0.0.1:3128"
+    assert "pr0xy-pw" in fs.to_json()  # fsspec's default: everything, for the same process
+
+
 def test_to_json_keeps_a_clients_copy_config(cfg: dict[str, Any]) -> None:
     client = botwo.client("s3", config=cfg, copy_config=botwo.CopyConfig(part_size=6 * MiB))
     over = BotwoFileSystem(client=client)
