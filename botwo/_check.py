@@ -405,11 +405,15 @@ def _plural(n: int, word: str) -> str:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    """The values :func:`redact` masks: secret fields and the password of an endpoint URL."""
+    """The values :func:`redact` masks: secret fields and the passwords of the endpoint
+    and proxy URLs."""
     found = []
     for spec in settings.clients.values():
         found += [str(v) for field, v in spec.options.items() if field in SECRET_FIELDS and v]
         found += url_passwords(spec.options.get("endpoint_url"))
+        proxies = spec.config_options.get("proxies")
+        for url in proxies.values() if isinstance(proxies, Mapping) else ():
+            found += url_passwords(url)
     return found
 
 

@@ -4,13 +4,23 @@ Every message, repr, log line and serializer that may hold a URL or a configured
 goes through these functions: a URL's ``user:password@`` is taken out (the scheme, host,
 port and path stay as written), and known secret values are masked as ``****``. Pure
 functions over strings and plain data, so every caller gets the same answer.
+
+Two readings of "a URL's userinfo", one for each kind of input:
+
+- one URL (an endpoint, a proxy): :func:`strip_userinfo`. The userinfo runs from the start
+  of the authority (after ``scheme://`` or ``//``; the start of the text when there is no
+  scheme, as botocore accepts ``user:pass@host:port`` for a proxy) to the *last* ``@``, so
+  a password that holds ``@``, ``/``, ``?`` or ``#`` unencoded is hidden whole: hiding too
+  much beats showing a secret.
+- URLs inside free text (an error message): :func:`hide_userinfo`, up to the last ``@``
+  before a ``/`` or a space, so the bucket and key after a URL stay readable.
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
@@ -19,7 +29,8 @@ __all__ = [
     "host_of",
     "redact",
     "safe_endpoint",
-    "scrub_urls",
+    "scrub_client_urls",
+    "strip_userinfo",
     "url_passwords",
 ]
 
@@ -32,11 +43,33 @@ _SHORTEST = 4
 # (the last "@" before the path: a password may itself hold "@"). Not \s: in Python it
 # also matches control characters, which a password may hold.
 _USERINFO = re.compile(r"//[^/ \t\n\r\f\v]*@")
+# Where a URL's authority starts: after "scheme://" (RFC 3986's scheme characters) or "//".
+_AUTHORITY = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?//")
 
 
 def host_of(netloc: str) -> str:
     """The ``host[:port]`` of a URL's authority, without its ``user:password@``."""
     return netloc.rpartition("@")[2]
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str]:
+    """``url`` as (what precedes the authority, the userinfo with its ``@``, the rest)."""
+    if "@" not in url:
+        return "", "", url
+    start = match.end() if (match := _AUTHORITY.match(url)) else 0  # no "@" in a scheme
+    end = url.rindex("@") + 1
+    return url[:start], url[start:end], url[end:]
+
+
+def strip_userinfo(url: str) -> str:
+    """One URL without its ``user:password@``; the scheme, host, port and path as written.
+
+    Works on any text and never raises: ``http://u:p@[::1]:9000/x`` gives
+    ``http://[::1]:9000/x``, ``u:p@proxy:3128`` gives ``proxy:3128``, and everything up to
+    the last ``@`` is taken for userinfo (see the module docstring).
+    """
+    before, _, after = _split_userinfo(url)
+    return before + after
 
 
 def safe_endpoint(url: str | None) -> str | None:
@@ -45,12 +78,10 @@ def safe_endpoint(url: str | None) -> str | None:
     if url is None:
         return None
     try:
-        parts = urllib.parse.urlsplit(url)
+        urllib.parse.urlsplit(url)
     except ValueError:  # e.g. an unclosed [ of an IPv6 address
         return "(invalid URL)"
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=host_of(parts.netloc)))
+    return strip_userinfo(url)
 
 
 def hide_userinfo(text: str) -> str:
@@ -59,13 +90,12 @@ def hide_userinfo(text: str) -> str:
 
 
 def url_passwords(url: Any) -> set[str]:
-    """The password of a URL's userinfo, as written and decoded (none for other values)."""
+    """The password of a URL's userinfo (what :func:`strip_userinfo` takes out, after the
+    user's ``:``), as written and percent-decoded; none for other values."""
     if not isinstance(url, str):
         return set()
-    try:
-        password = urllib.parse.urlsplit(url).password
-    except ValueError:
-        return set()
+    userinfo = _split_userinfo(url)[1].removesuffix("@")
+    password = userinfo.partition(":")[2]  # RFC 3986: the user ends at the first ":"
     return {password, urllib.parse.unquote(password)} if password else set()
 
 
@@ -78,12 +108,29 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def scrub_urls(value: Any) -> Any:
-    """A copy of a JSON-like document with the userinfo of every URL in its strings taken out."""
-    if isinstance(value, str):
-        return hide_userinfo(value) if "@" in value else value
-    if isinstance(value, dict):
-        return {k: scrub_urls(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub_urls(v) for v in value]
-    return value
+def scrub_client_urls(table: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of one client's table (as a configuration document writes it) with
+    :func:`strip_userinfo` applied to its URLs: ``endpoint_url`` and the ``config`` table's
+    proxies, nested (``proxies = {https = ...}``) or dotted (``"proxies.https"``).
+
+    These are the only URLs botocore takes from a client's options; nothing else is
+    touched (a profile name may hold ``@``). Values that are not strings stay as they are.
+    """
+    out = dict(table)
+    if "endpoint_url" in out:
+        out["endpoint_url"] = _strip(out["endpoint_url"])
+    config = out.get("config")
+    if isinstance(config, Mapping):
+        out["config"] = {name: _scrub_option(name, value) for name, value in config.items()}
+    return out
+
+
+def _scrub_option(name: str, value: Any) -> Any:
+    """A botocore Config option of a document, its proxy URLs without userinfo."""
+    if name == "proxies" and isinstance(value, Mapping):
+        return {scheme: _strip(url) for scheme, url in value.items()}
+    return _strip(value) if name.startswith("proxies.") else value
+
+
+def _strip(value: Any) -> Any:
+    return strip_userinfo(value) if isinstance(value, str) else value

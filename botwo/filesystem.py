@@ -66,7 +66,7 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 from ._client import RoutingClient
 from ._config import SECRET_FIELDS, Settings, load
 from ._factory import from_settings
-from ._redact import safe_endpoint, scrub_urls
+from ._redact import safe_endpoint, scrub_client_urls
 from ._s3 import MAX_DELETE_KEYS, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MISSING
 from ._values import CopyConfig
 from .errors import ConfigError, served
@@ -798,7 +798,8 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
             for table in document["clients"].values():
                 for field in SECRET_FIELDS:
                     table.pop(field, None)
-            document = scrub_urls(document)  # endpoint and proxy URLs' user:password@
+            # The endpoint's and proxies' user:password@ (botocore takes no other URL).
+            document["clients"] = {name: scrub_client_urls(t) for name, t in document["clients"].items()}
         return {
             "cls": f"{cls.__module__}:{cls.__name__}",
             "protocol": self.protocol if isinstance(self.protocol, str) else self.protocol[0],
