@@ -20,10 +20,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy (strict) on the package."""
+    """ruff and mypy (strict) on the package; and botwo.client(...) as an ``S3Client`` to mypy,
+    with boto3's stubs (the lint extra's boto3-stubs[s3]) installed as a user would. The files
+    that must not type-check, and the cases without the stubs, are tests/test_typing.py's."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", "botwo", "tests", "benchmarks", "examples", "noxfile.py")
     session.run("mypy")
+    session.run("mypy", "tests/typing/check_mypy_boto3_s3.py")
 
 
 @nox.session(python=PYTHON)

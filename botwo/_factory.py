@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 from botocore.credentials import Credentials
 
@@ -25,6 +25,7 @@ from ._resource import service_resource
 from ._rules import Rule, parse_mapping
 from ._table import RuleTable
 from ._tokens import token_key
+from ._typing import BotwoS3Client, BotwoS3Resource
 from ._values import CopyConfig
 from .errors import ConfigError, OverlappingTargetsWarning, RuleError, ShadowedRuleWarning
 
@@ -135,6 +136,25 @@ def from_settings(
     )
 
 
+# The two forms are overloads: to a type checker a call makes boto3's ``S3Client`` (when its
+# stubs are installed) that is also a RoutingClient (see :mod:`botwo._typing`), and a call
+# refused below (a mapping with "s3", boto3.client's options) is an error. The function
+# itself is typed as what it builds.
+@overload
+def client(
+    clients: str = ...,
+    mapping: None = ...,
+    *,
+    config: ConfigSource = ...,
+    copy_config: CopyConfig | None = ...,
+) -> BotwoS3Client: ...
+@overload
+def client(
+    clients: Mapping[str, Any],
+    mapping: Sequence[Mapping[str, Any] | Rule],
+    *,
+    copy_config: CopyConfig | None = ...,
+) -> BotwoS3Client: ...
 def client(
     clients: Mapping[str, Any] | str = "s3",
     mapping: Sequence[Mapping[str, Any] | Rule] | None = None,
@@ -199,9 +219,25 @@ def client(
     return _assemble(clients, rules, copy_config, stacklevel=3)
 
 
+@overload
 def resource(
-    clients: Mapping[str, Any] | str = "s3",
-    mapping: Sequence[Mapping[str, Any] | Rule] | None = None,
+    clients: str = ...,
+    mapping: None = ...,
+    *,
+    config: ConfigSource = ...,
+    copy_config: CopyConfig | None = ...,
+) -> BotwoS3Resource: ...
+@overload
+def resource(
+    clients: Mapping[str, Any],
+    mapping: Sequence[Mapping[str, Any] | Rule],
+    *,
+    copy_config: CopyConfig | None = ...,
+) -> BotwoS3Resource: ...
+def resource(
+    # Any: the overloads above are the signature; these go to client() as they came.
+    clients: Any = "s3",
+    mapping: Any = None,
     *,
     config: ConfigSource = None,
     copy_config: CopyConfig | None = None,
