@@ -640,16 +640,16 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
         if args:
             raise TypeError(f"{py_name}() only accepts keyword arguments.")
         plan = plan_call(self._planner, spec, kwargs)
+        route, send, params, _keys, _buckets, finish, _single, _how = plan
         if _debug(_DEBUG):
             _log_plan(py_name, kwargs, plan)
         try:
-            response = plan.send(**plan.params)
+            response = send(**params)
         except ClientError as err:
             raise self._translate_error(err, plan, spec) from err
         except BotoCoreError as err:
-            _scrub_unreachable(err, py_name, plan.route, kwargs)
+            _scrub_unreachable(err, py_name, route, kwargs)
             raise
-        finish = plan.finish
         return response if finish is None else finish(response)
 
     _api_call.__name__ = py_name

@@ -87,8 +87,8 @@ class Plan(NamedTuple):
 
 
 # Plans on the hot path are made with the tuple constructor itself, without the Python
-# frame of the named tuple's __new__.
-_plan: Callable[[tuple[Any, ...]], Plan] = functools.partial(tuple.__new__, Plan)
+# frame of the named tuple's __new__: ``_new(Plan, (...))``.
+_new = tuple.__new__
 _BACKEND = Via.BACKEND
 
 
@@ -240,12 +240,13 @@ class Planner:
             client = self._clients[route.client]
             send, how = getattr(client, spec.method), _BACKEND
         if route.identical:
-            return _plan((route, send, params, (), (), None, client, how))
+            return _new(Plan, (route, send, params, (), (), None, client, how))
         if spec.embeds_names:
             self._refuse_embedded(spec, route)
         target = object_request(route, params, key)
         finish = functools.partial(object_response, spec, route, key) if spec.translates_output else None
-        return _plan((route, send, target, ((target["Key"], key),), route.bucket_pairs, finish, client, how))
+        pairs = ((target["Key"], key),)
+        return _new(Plan, (route, send, target, pairs, route.bucket_pairs, finish, client, how))
 
     def bucket(self, spec: OpSpec, params: dict[str, Any]) -> Plan:
         (bucket,) = self._names(spec, params, "Bucket")
