@@ -201,7 +201,7 @@ def warning_problems(caught: Iterable[warnings.WarningMessage]) -> list[Problem]
     for warning in caught:
         message, text = warning.message, str(warning.message)
         if isinstance(message, ShadowedRuleWarning):
-            found.append(Problem("warning", text, (message.rule,)))
+            found.append(Problem("warning", text, () if message.rule is None else (message.rule,)))
         elif isinstance(message, OverlappingTargetsWarning):
             found.append(Problem("warning", text, message.rules))
         elif issubclass(warning.category, ConfigWarning):

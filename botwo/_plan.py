@@ -215,10 +215,12 @@ class Planner:
     def _refuse_readonly(self, spec: OpSpec, route: Route, what: str) -> ReadOnlyError:
         return refuse_readonly(spec.name, route, what, f"{spec.method} was not sent")
 
-    def _serving(self, spec: OpSpec, route: Route, what: str) -> tuple[Send, Any, Via]:
-        """How a call through a read-only route or one with fallbacks is sent."""
+    def _serving(self, spec: OpSpec, route: Route, bucket: str, key: str | None) -> tuple[Send, Any, Via]:
+        """How a call is sent: refused on a read-only route, through the fallback chain for
+        a read of a route with fallbacks, else by the rule's own client."""
         if spec.mutates:
             if route.readonly:
+                what = f"{bucket}/{key}" if key is not None else f"bucket {bucket!r}"
                 raise self._refuse_readonly(spec, route, what)
         elif route.fallback:
             return self._senders.reads(route, spec.method), None, Via.FALLBACK
@@ -235,7 +237,7 @@ class Planner:
             raise self.invalid(spec, params, "Bucket and Key must be strings to be routed")
         route = self._matcher(bucket).route(key)
         if route.special:
-            send, client, how = self._serving(spec, route, f"{bucket}/{key}")
+            send, client, how = self._serving(spec, route, bucket, key)
         else:
             client = self._clients[route.client]
             send, how = getattr(client, spec.method), _BACKEND
@@ -251,11 +253,7 @@ class Planner:
     def bucket(self, spec: OpSpec, params: dict[str, Any]) -> Plan:
         (bucket,) = self._names(spec, params, "Bucket")
         route = self._table.route_bucket(bucket)
-        if route.special:
-            send, client, how = self._serving(spec, route, f"bucket {bucket!r}")
-        else:
-            client = self._clients[route.client]
-            send, how = getattr(client, spec.method), _BACKEND
+        send, client, how = self._serving(spec, route, bucket, None)
         if route.identical:
             return Plan(route, send, params, (), (), None, client, how)
         self._refuse_embedded(spec, route)

@@ -197,11 +197,17 @@ class OverlappingTargetsWarning(UserWarning):
     through one would show the other's objects, and two caller keys could be one object.
 
     ``rules`` is the pair of rule indexes; ``client``, ``bucket`` and ``prefix`` the
-    namespace they share on the target.
+    namespace they share on the target (``()`` and ``""`` for a warning made from text alone).
     """
 
     def __init__(
-        self, message: str, *, rules: tuple[int, int], client: str, bucket: str, prefix: str
+        self,
+        message: str,
+        *,
+        rules: tuple[int, ...] = (),
+        client: str = "",
+        bucket: str = "",
+        prefix: str = "",
     ) -> None:
         super().__init__(message)
         self.rules = rules
@@ -222,10 +228,11 @@ class ConfigWarning(UserWarning):
 class ShadowedRuleWarning(UserWarning):
     """A rule can never match because an earlier rule matches everything it would.
 
-    ``rule`` is the index of the rule that never matches, ``by`` the earlier one.
+    ``rule`` is the index of the rule that never matches, ``by`` the earlier one (``None``
+    for a warning made from text alone, as ``warnings.warn(text, ShadowedRuleWarning)`` does).
     """
 
-    def __init__(self, message: str, *, rule: int, by: int) -> None:
+    def __init__(self, message: str, *, rule: int | None = None, by: int | None = None) -> None:
         super().__init__(message)
         self.rule = rule
         self.by = by

@@ -14,6 +14,7 @@ import pytest
 
 import botwo
 from botwo import CopyConfig, Served, served
+from botwo._check import warning_problems
 
 from .differential import MAPPING, TARGET_BUCKETS
 
@@ -91,6 +92,11 @@ def test_rule_warnings_carry_their_rule_indexes(backends: dict[str, Any]) -> Non
     assert [(w.rules, w.client, w.bucket, w.prefix) for w in overlapping] == [((2, 3), "lake", "t", "")]
     copied = pickle.loads(pickle.dumps(overlapping[0]))
     assert copied.rules == (2, 3) and str(copied) == str(overlapping[0])
+    # A warning made from text alone (warnings.warn(text, category)) is still one check reads.
+    with warnings.catch_warnings(record=True) as texts:
+        warnings.simplefilter("always")
+        warnings.warn("mapping[9] never matches", botwo.ShadowedRuleWarning, stacklevel=1)
+    assert [(p.severity, p.rules) for p in warning_problems(texts)] == [("warning", ())]
 
 
 def test_adapters_read_public_accessors(s3: Any, backends: dict[str, Any]) -> None:
