@@ -48,7 +48,6 @@ from ._translate import (
     delete_objects_response,
     listing_request,
     listing_response,
-    object_request,
     object_response,
     parse_rename_source,
     rename_request,
@@ -230,7 +229,7 @@ class Planner:
     # -- one object, one bucket ---------------------------------------------------------
 
     def object(self, spec: OpSpec, params: dict[str, Any]) -> Plan:
-        # The hot path: one rule lookup, one dict copy, one plan.
+        # The hot path: one rule lookup, one dict copy, one plan, no helper calls.
         bucket = params.get("Bucket")
         key = params.get("Key")
         if type(bucket) is not str or type(key) is not str:
@@ -245,9 +244,12 @@ class Planner:
             return _new(Plan, (route, send, params, (), (), None, client, how))
         if spec.embeds_names:
             self._refuse_embedded(spec, route)
-        target = object_request(route, params, key)
+        # _translate.object_request, inlined: a call costs a tenth of the planning.
+        target = params.copy()
+        target["Bucket"] = route.target_bucket
+        target["Key"] = target_key = route.key_prefix + key[len(route.strip) :]
         finish = functools.partial(object_response, spec, route, key) if spec.translates_output else None
-        pairs = ((target["Key"], key),)
+        pairs = ((target_key, key),)
         return _new(Plan, (route, send, target, pairs, route.bucket_pairs, finish, client, how))
 
     def bucket(self, spec: OpSpec, params: dict[str, Any]) -> Plan:

@@ -228,10 +228,13 @@ class _RangeMin:
         return min(row[lo], row[hi - (1 << level)])
 
 
+_FEW_PREFIXES = 16
+
+
 class _BucketMatcher:
     """The rules that can match one caller bucket, indexed by prefix."""
 
-    __slots__ = ("_by_prefix", "_first", "_lengths", "_listing", "_single", "bucket_route")
+    __slots__ = ("_by_prefix", "_first", "_lengths", "_listing", "_single", "_starts", "bucket_route")
 
     def __init__(self, routes: list[Route]) -> None:
         by_prefix: dict[str, Route] = {}
@@ -257,11 +260,16 @@ class _BucketMatcher:
         # Longest first, without the empty prefix (the fallback when nothing longer matches).
         self._lengths = tuple(n for n in reversed(lengths) if n)
         self._single: Route | None = self.bucket_route if len(by_prefix) == 1 else None
+        # With few prefixes, one ``str.startswith`` call (in C) tells a key that none
+        # applies, the common case, before any slicing; with many it would scan them all.
+        owned = tuple(p for p in by_prefix if p)
+        self._starts: tuple[str, ...] | None = owned if len(owned) <= _FEW_PREFIXES else None
         self._listing: tuple[list[str], _RangeMin] | None = None
 
     def route(self, key: str) -> Route:
-        if self._single is not None:
-            return self._single
+        starts = self._starts
+        if starts is not None and not key.startswith(starts):
+            return self.bucket_route
         first = self._first
         size = len(key)
         for n in self._lengths:

@@ -18,7 +18,7 @@ from botwo import ReadOnlyError, Rule
 from botwo._operations import ListingSpec, OpSpec, operation_table
 from botwo._plan import Plan, Planner, Via
 from botwo._table import Route, RuleTable
-from botwo._translate import DeleteGroup
+from botwo._translate import DeleteGroup, object_request
 
 MODEL = boto3.session.Session().client("s3", region_name="us-east-1").meta.service_model
 OPS = operation_table(MODEL)
@@ -141,7 +141,11 @@ def test_planned_object_keys_round_trip(key: str, strip: bool, key_prefix: str) 
         Rule(bucket_name="*", client="aws"),
     )
     plan_of, _, _ = planner(rules)
-    plan = plan_of.plan(OPS["head_object"], {"Bucket": "b", "Key": "p/" + key})
+    params = {"Bucket": "b", "Key": "p/" + key, "Range": "bytes=0-1"}
+    plan = plan_of.plan(OPS["head_object"], params)
+    # The planner's inlined rewrite is the one _translate defines.
+    assert plan.params == object_request(plan.route, params, "p/" + key)
+    assert params == {"Bucket": "b", "Key": "p/" + key, "Range": "bytes=0-1"}
     (target, caller), *_ = plan.key_pairs or ((plan.params["Key"], "p/" + key),)
     assert caller == "p/" + key and target == plan.params["Key"]
     assert plan.route.to_caller_key(target) == caller

@@ -421,11 +421,13 @@ def test_list_buckets_with_a_prefix(buckets: Any, backends: dict[str, Any]) -> N
 
 def test_forged_and_foreign_bucket_list_tokens_are_refused(buckets: Any, backends: dict[str, Any]) -> None:
     token = buckets.list_buckets(MaxBuckets=2)["ContinuationToken"]
+    # A changed character in the middle: the last one may only carry base64 padding bits.
+    middle = len(token) // 2
     for bad in (
         "bw2-" + "A" * 40,
         "not-a-token",
         token[:-3],
-        token[:-1] + ("A" if token[-1] != "A" else "B"),
+        token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :],
     ):
         with pytest.raises(TokenError):
             buckets.list_buckets(ContinuationToken=bad)

@@ -44,6 +44,17 @@ def test_route_is_the_first_matching_rule(rules: tuple[Rule, ...], bucket: str, 
     assert RuleTable(rules).route(bucket, key).rule_index == naive(rules, bucket, key)
 
 
+@given(
+    st.lists(st.builds(lambda p, c: Rule(bucket_name="a", client=c, prefix=p), st.text("ab/", max_size=5),
+                       st.sampled_from(["x", "y"])), min_size=17, max_size=60),
+    st.text("ab/", max_size=7),
+)
+def test_route_among_many_prefixes_is_the_first_matching_rule(rules: list[Rule], key: str) -> None:
+    # Past a few prefixes a bucket's keys are matched by length, not with one startswith.
+    table = (*rules, Rule(bucket_name="*", client="default"))
+    assert RuleTable(table).route("a", key).rule_index == naive(table, "a", key)
+
+
 @given(tables(), st.sampled_from(BUCKETS))
 def test_bucket_calls_take_the_first_matching_rule_without_prefix(
     rules: tuple[Rule, ...], bucket: str
