@@ -63,7 +63,7 @@ from ._redact import safe_endpoint
 from ._rules import Rule, is_catch_all
 from ._s3 import copy_error_side, error_code
 from ._table import Route, RouteDecision, RuleTable
-from ._translate import DeleteGroup, error_response, post_conditions
+from ._translate import DeleteGroup, error_response
 from ._values import CopyConfig
 from .errors import CrossRouteError, Served
 
@@ -383,9 +383,21 @@ class RoutingClient:
                 "call it through botwo instead",
                 route=route,
             )
-        url: str = client.generate_presigned_url(
-            ClientMethod, Params=target, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
-        )
+        if not _query_rewritten(spec, self._model, plan.params, Params or {}):
+            url: str = client.generate_presigned_url(
+                ClientMethod, Params=target, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+            )
+            return url
+        # SigV2 (botocore's default for presigned S3 URLs) signs the path, not the query: a
+        # Prefix botwo wrote there could be edited into another tenant's. SigV4 signs it.
+        client.meta.events.register_first("choose-signer.s3", _presign_v4, unique_id=_PRESIGN_V4_ID)
+        _presigning_v4.on = True
+        try:
+            url = client.generate_presigned_url(
+                ClientMethod, Params=target, ExpiresIn=ExpiresIn, HttpMethod=HttpMethod
+            )
+        finally:
+            _presigning_v4.on = False
         return url
 
     def generate_presigned_post(
@@ -396,14 +408,13 @@ class RoutingClient:
         Conditions: list[Any] | None = None,
         ExpiresIn: int = 3600,
     ) -> dict[str, Any]:
-        route = self._table.route(Bucket, Key)
-        if route.readonly:
-            raise refuse_readonly("PostObject", route, f"{Bucket}/{Key}", "no presigned POST was made")
+        # Refused unless every key the policy allows is a writable key of the signing route.
+        route, target_key, conditions = self._planner.presigned_post(Bucket, Key, Conditions or ())
         post: dict[str, Any] = self._clients[route.client].generate_presigned_post(
             route.target_bucket,
-            route.to_target_key(Key),
+            target_key,
             Fields=Fields,
-            Conditions=None if Conditions is None else post_conditions(route, Conditions),
+            Conditions=None if Conditions is None else conditions,
             ExpiresIn=ExpiresIn,
         )
         return post
@@ -537,6 +548,33 @@ class RoutingClient:
 
 
 _LOGGED_NAMES = ("Bucket", "Key", "Prefix", "CopySource")
+
+
+_presigning_v4 = threading.local()
+_PRESIGN_V4_ID = "botwo-presign-sigv4"
+
+
+def _presign_v4(signature_version: Any = None, **_: Any) -> str | None:
+    """``choose-signer`` on a backend client: SigV4 for the URL botwo is presigning in this
+    thread (the one signature that covers the query string), nothing otherwise."""
+    if not getattr(_presigning_v4, "on", False) or not isinstance(signature_version, str):
+        return None
+    base = signature_version.removesuffix("-query")
+    return "s3v4" if base in ("s3", "s3v4") else signature_version  # v4a, S3 Express: kept
+
+
+@functools.cache
+def _query_members(model: ServiceModel, operation: str) -> tuple[str, ...]:
+    shape = model.operation_model(operation).input_shape
+    members = shape.members if shape is not None else {}
+    return tuple(n for n, m in members.items() if m.serialization.get("location") == "querystring")
+
+
+def _query_rewritten(
+    spec: OpSpec, model: ServiceModel, target: Mapping[str, Any], caller: Mapping[str, Any]
+) -> bool:
+    """Whether botwo wrote a query-string member of a call (a listing's Prefix, a marker)."""
+    return any(target.get(m) != caller.get(m) for m in _query_members(model, spec.name))
 
 
 def _log_plan(method: str, params: Mapping[str, Any], plan: Plan) -> None:

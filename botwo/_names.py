@@ -26,6 +26,8 @@ __all__ = [
     "encoded_to_caller",
     "marker_to_target",
     "parse_copy_source",
+    "resolve_dot_segments",
+    "utf8_length",
 ]
 
 # botocore's own pattern for the optional "?versionId=" suffix of a string CopySource.
@@ -63,6 +65,34 @@ def after_all(target_prefix: str) -> str:
     """
     room = max(0, MAX_KEY_BYTES - len(target_prefix.encode("utf-8", "surrogatepass")))
     return target_prefix + TOP_CHAR * max(1, room // 4)
+
+
+def utf8_length(key: str) -> int:
+    """The length of a key as S3 counts it (its 1,024-byte limit is on UTF-8 bytes)."""
+    return len(key.encode("utf-8", "surrogatepass"))
+
+
+def resolve_dot_segments(key: str) -> str | None:
+    """``key`` with its ``.`` and ``..`` path segments resolved, as an HTTP client or a
+    server that normalizes URL paths resolves them (RFC 3986, ``remove_dot_segments``).
+
+    S3 keeps such keys as they are, but in a URL ``/bucket/t1/../t2/k`` is also
+    ``/bucket/t2/k``. ``None`` when the segments climb out of the key (``../k``, or ``a/..``
+    which is the bucket itself). A key without dot segments comes back unchanged.
+    """
+    parts = key.split("/")
+    out: list[str] = []
+    for part in parts:
+        if part == "..":
+            if not out:
+                return None
+            out.pop()
+        elif part != ".":
+            out.append(part)
+    if parts[-1] in (".", ".."):  # "a/b/.." is the directory "a/"
+        out.append("")
+    resolved = "/".join(out)
+    return resolved or None
 
 
 # S3's EncodingType=url percent-encodes names; botocore decodes them with unquote_plus.

@@ -33,14 +33,16 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from botocore.exceptions import ParamValidationError
+from botocore.exceptions import ClientError, ParamValidationError
 from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
 
-from ._names import parse_copy_source
+from ._names import parse_copy_source, resolve_dot_segments, utf8_length
 from ._operations import Kind, ListingSpec, OpSpec
+from ._s3 import MAX_KEY_BYTES
 from ._table import Route, RuleTable
 from ._translate import (
+    FILENAME,
     DeleteGroup,
     bucket_request,
     copy_request,
@@ -50,6 +52,8 @@ from ._translate import (
     listing_response,
     object_response,
     parse_rename_source,
+    post_conditions,
+    post_key_scope,
     rename_request,
 )
 from .errors import CrossRouteError, ReadOnlyError, RoutingError
@@ -89,6 +93,8 @@ class Plan(NamedTuple):
 # frame of the named tuple's __new__: ``_new(Plan, (...))``.
 _new = tuple.__new__
 _BACKEND = Via.BACKEND
+# A key of at most this many characters is within S3's limit (4 UTF-8 bytes at most each).
+_SHORT_KEY = MAX_KEY_BYTES // 4
 
 
 class Senders(Protocol):
@@ -142,6 +148,20 @@ def planner_method(kind: Kind) -> Callable[[Planner, OpSpec, dict[str, Any]], Pl
     return method
 
 
+def key_too_long(operation: str, route: Route, bucket: str, key: str, size: int) -> ClientError:
+    """S3's answer to a key over its limit, given before sending, in the caller's names."""
+    response: Any = {
+        "Error": {"Code": "KeyTooLongError", "Message": "Your key is too long", "Key": key},
+        "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}},
+    }
+    err = ClientError(response, operation)
+    err.add_note(
+        f"botwo: not sent: key {key!r} of bucket {bucket!r} is {size:,} bytes once "
+        f"{route.describe()} renames it, and S3 allows {MAX_KEY_BYTES:,}"
+    )
+    return err
+
+
 def refuse_readonly(operation: str, route: Route, what: str, sent: str) -> ReadOnlyError:
     """The refusal of a mutating call through a read-only route (``sent`` says what was not)."""
     return ReadOnlyError.refuse(
@@ -176,6 +196,8 @@ class Planner:
         self._default = default_client
         self._token_key = token_key
         self._validator = ParamValidator()
+        # A POST form writes an object as PutObject does: its key is checked as PutObject's.
+        self._post_spec = OpSpec(name="PutObject", method="put_object", kind=Kind.OBJECT, embeds_names=False)
 
     # -- shared pieces -------------------------------------------------------------
 
@@ -214,6 +236,48 @@ class Planner:
     def _refuse_readonly(self, spec: OpSpec, route: Route, what: str) -> ReadOnlyError:
         return refuse_readonly(spec.name, route, what, f"{spec.method} was not sent")
 
+    def route_key(self, spec: OpSpec, params: Mapping[str, Any], bucket: str, key: str, member: str) -> Route:
+        """The route of a key that a call names (``member``), refused where S3 would refuse
+        the key or where its dot segments could take it out of the route."""
+        if not key:  # boto3 refuses an empty key; a key_prefix would make it valid
+            raise self.invalid(spec, params, f"{member} must not be empty")
+        route = self._matcher(bucket).route(key)
+        if key[0] == "." or "/." in key:
+            self._refuse_dot_segments(route, bucket, key, member)
+        return route
+
+    def _refuse_dot_segments(self, route: Route, bucket: str, key: str, member: str) -> None:
+        """Refuse a key whose ``.``/``..`` segments, resolved as a server or an HTTP client
+        that normalizes URL paths resolves them, name an object outside its own route."""
+        resolved = resolve_dot_segments(key)
+        if resolved == key:
+            return
+        if resolved is None:
+            where = "out of the key, to the bucket or another bucket"
+        else:
+            other = self._matcher(bucket).route(resolved)
+            if other is not route:
+                where = f"to {resolved!r}, which goes through {other.describe()}"
+            elif resolve_dot_segments(route.to_target_key(key)) == route.to_target_key(resolved):
+                return  # resolved or not, the same object of the same route
+            else:
+                where = f"out of the key_prefix of {route.describe()}"
+        raise RoutingError(
+            f"{member} {key!r} of bucket {bucket!r} has '.' or '..' path segments, which servers "
+            f"and HTTP clients that normalize URL paths resolve {where}; botwo does not send it",
+            route=route,
+        )
+
+    def _refuse_long_keys(self, spec: OpSpec, pairs: Pairs, route: Route, bucket: str) -> None:
+        for target_key, key in pairs:
+            if len(target_key) > _SHORT_KEY:
+                self._refuse_long_key(spec, route, bucket, key, target_key)
+
+    def _refuse_long_key(self, spec: OpSpec, route: Route, bucket: str, key: str, target_key: str) -> None:
+        size = utf8_length(target_key)
+        if size > MAX_KEY_BYTES:
+            raise key_too_long(spec.name, route, bucket, key, size)
+
     def _serving(self, spec: OpSpec, route: Route, bucket: str, key: str | None) -> tuple[Send, Any, Via]:
         """How a call is sent: refused on a read-only route, through the fallback chain for
         a read of a route with fallbacks, else by the rule's own client."""
@@ -232,9 +296,11 @@ class Planner:
         # The hot path: one rule lookup, one dict copy, one plan, no helper calls.
         bucket = params.get("Bucket")
         key = params.get("Key")
-        if type(bucket) is not str or type(key) is not str:
+        if type(bucket) is not str or type(key) is not str or not key:
             raise self.invalid(spec, params, "Bucket and Key must be strings to be routed")
         route = self._matcher(bucket).route(key)
+        if key[0] == "." or "/." in key:
+            self._refuse_dot_segments(route, bucket, key, "Key")
         if route.special:
             send, client, how = self._serving(spec, route, bucket, key)
         else:
@@ -248,6 +314,8 @@ class Planner:
         target = params.copy()
         target["Bucket"] = route.target_bucket
         target["Key"] = target_key = route.key_prefix + key[len(route.strip) :]
+        if len(target_key) > _SHORT_KEY:
+            self._refuse_long_key(spec, route, bucket, key, target_key)
         finish = functools.partial(object_response, spec, route, key) if spec.translates_output else None
         pairs = ((target_key, key),)
         return _new(Plan, (route, send, target, pairs, route.bucket_pairs, finish, client, how))
@@ -308,10 +376,10 @@ class Planner:
                 f"Invalid CopySource {params.get('CopySource')!r}: expected 'bucket/key', "
                 "'bucket/key?versionId=...' or {'Bucket': ..., 'Key': ..., 'VersionId': ...}",
             )
-        dest = self._table.route(bucket, key)
+        dest = self.route_key(spec, params, bucket, key, "Key")
         if dest.readonly:
             raise self._refuse_readonly(spec, dest, f"{bucket}/{key}")
-        src = self._table.route(source.bucket, source.key)
+        src = self.route_key(spec, params, source.bucket, source.key, "CopySource")
         dest_client = self._clients[dest.client]
         if src.fallback or not self.same_backend(src, dest):
             # The source is (also) elsewhere: copied through this process, streamed.
@@ -323,14 +391,15 @@ class Planner:
         if not dest.identical and (spec.out_bucket or spec.out_key):
             finish = functools.partial(object_response, spec, dest, key)
         keys = ((target["Key"], key), (src.to_target_key(source.key), source.key))
+        self._refuse_long_keys(spec, keys[:1], dest, bucket)  # a source that long does not exist
         buckets = ((dest.target_bucket, bucket), (src.target_bucket, source.bucket))
         return Plan(dest, send, target, keys, buckets, finish, client, how)
 
     def rename(self, spec: OpSpec, params: dict[str, Any]) -> Plan:
         bucket, key, raw = self._names(spec, params, "Bucket", "Key", "RenameSource")
         source_key, bucket_form = parse_rename_source(bucket, raw)
-        dest = self._table.route(bucket, key)
-        src = self._table.route(bucket, source_key)
+        dest = self.route_key(spec, params, bucket, key, "Key")
+        src = self.route_key(spec, params, bucket, source_key, "RenameSource")
         for route, name in ((dest, key), (src, source_key)):
             if route.readonly:
                 raise self._refuse_readonly(spec, route, f"{bucket}/{name}")
@@ -343,9 +412,63 @@ class Planner:
         target = rename_request(dest, params, key, source_key, bucket_form)
         client = self._clients[dest.client]
         keys = ((target["Key"], key), (src.to_target_key(source_key), source_key))
+        self._refuse_long_keys(spec, keys, dest, bucket)
         return Plan(
             dest, getattr(client, spec.method), target, keys, dest.bucket_pairs, None, client, _BACKEND
         )
+
+    # -- presigned POSTs --------------------------------------------------------------------
+
+    def presigned_post(
+        self, bucket: str, key: str, conditions: Sequence[Any]
+    ) -> tuple[Route, str, list[Any]]:
+        """The route that signs a presigned POST, its target key and its target conditions.
+
+        Every key the policy lets a form write (see :func:`~botwo._translate.post_key_scope`)
+        must be a key of that one route, and the route must allow writes.
+        """
+        if type(bucket) is not str or type(key) is not str or not key:
+            raise ParamValidationError(report="Bucket and Key must be strings, and Key not empty")
+        scope = post_key_scope(key, conditions)
+        if scope is None or scope[1]:  # one key (or none: a form can write nothing)
+            only = key if scope is None else scope[0]
+            route = self.route_key(self._post_spec, {"Bucket": bucket, "Key": only}, bucket, only, "Key")
+            if only != key and self._matcher(bucket).route(key) is not route:
+                raise CrossRouteError(
+                    f"a presigned POST for {key!r} whose conditions allow only {only!r}: the two "
+                    "are keys of different routes",
+                    route=route,
+                )
+            if route.readonly:
+                raise refuse_readonly("PostObject", route, f"{bucket}/{only}", "no presigned POST was made")
+        else:
+            route = self._post_prefix_route(bucket, key, scope[0])
+        return route, route.to_target_key(key), post_conditions(route, conditions)
+
+    def _post_prefix_route(self, bucket: str, key: str, prefix: str) -> Route:
+        layout = self._table.listing_plan(bucket, prefix)
+        what = f"every key of bucket {bucket!r} starting with {prefix!r}"
+        for route, _, _ in layout:
+            if route.readonly:
+                raise refuse_readonly(
+                    "PostObject",
+                    route,
+                    f"{bucket}/{route.owns}",
+                    f"no presigned POST for {bucket}/{key} was made (its policy would let a form "
+                    f"write {what})",
+                )
+        route = layout[0][0]
+        start = key[: key.index(FILENAME)] if FILENAME in key else key
+        if len(layout) > 1 or not prefix.startswith(route.owns) or not start.startswith(route.strip):
+            raise CrossRouteError(
+                f"a presigned POST for {key!r} would let a form write {what}, which are not all "
+                f"keys of one route ({'; '.join(r.describe() for r, _, _ in layout)}); give a Key "
+                "or a starts-with condition within one route",
+                route=route,
+            )
+        if prefix[:1] == "." or "/." in prefix:
+            self._refuse_dot_segments(route, bucket, prefix, "Key")
+        return route
 
     # -- many keys, no bucket, every bucket -------------------------------------------------
 
@@ -357,6 +480,8 @@ class Planner:
             isinstance(o, Mapping) and type(o.get("Key")) is str for o in objects
         ):
             raise self.invalid(spec, params, "Delete.Objects must be a list of {'Key': ...}")
+        if not all(o["Key"] for o in objects):  # a key_prefix would make an empty key valid
+            raise self.invalid(spec, params, "Delete.Objects[].Key must not be empty")
         routes = [self._table.route(bucket, o["Key"]) for o in objects]
         for route, obj in zip(routes, objects, strict=True):
             if route.readonly:
@@ -376,6 +501,8 @@ class Planner:
             client = self._clients[first.client]
             return Plan(first, client.delete_objects, params, (), (), None, client, _BACKEND)
         groups = delete_objects_groups(params, routes, self._backend_of)
+        for group in groups:
+            self._refuse_long_keys(spec, tuple(group.reverse.items()), group.route, bucket)
         if len(groups) == 1:
             (group,) = groups
             client = self._clients[group.route.client]

@@ -41,6 +41,7 @@ __all__ = [
     "object_response",
     "parse_rename_source",
     "post_conditions",
+    "post_key_scope",
     "rename_request",
 ]
 
@@ -181,6 +182,47 @@ def delete_objects_groups(
     return groups
 
 
+FILENAME = "${filename}"  # in a POST form's key, S3 puts the uploaded file's name there
+
+
+def post_key_scope(key: str, conditions: Sequence[Any]) -> tuple[str, bool] | None:
+    """The keys a presigned POST's policy lets a form write: ``(key, True)`` for one key,
+    ``(prefix, False)`` for every key that starts with ``prefix``, ``None`` for none.
+
+    The key botocore signs is a ``starts-with`` condition up to a ``${filename}`` in it (S3
+    fills in the file's name, and the form may send any key with that start), else the key
+    itself; a caller's ``{"key": ...}`` / ``["eq", "$key", ...]`` condition is one key and
+    ``["starts-with", "$key", ...]`` (or an operator S3 may add) a prefix. Every condition
+    must hold, so the scope is what they all allow.
+    """
+    exact: set[str] = set()
+    prefixes: list[str] = []
+
+    def allow(value: str, starts: bool) -> None:
+        if FILENAME in value:
+            prefixes.append(value[: value.index(FILENAME)])
+        elif starts:
+            prefixes.append(value)
+        else:
+            exact.add(value)
+
+    allow(key, False)
+    for condition in conditions:
+        if isinstance(condition, Mapping):
+            for name, value in condition.items():
+                if isinstance(name, str) and name.lower() == "key" and isinstance(value, str):
+                    allow(value, False)
+        elif isinstance(condition, list | tuple) and len(condition) == 3:
+            op, field, value = condition
+            if isinstance(field, str) and field.lower() == "$key" and isinstance(value, str):
+                allow(value, not (isinstance(op, str) and op.lower() == "eq"))
+    if exact:
+        (only, *more) = exact
+        return (only, True) if not more and all(only.startswith(p) for p in prefixes) else None
+    longest = max(prefixes, key=len)
+    return (longest, False) if all(longest.startswith(p) for p in prefixes) else None
+
+
 def post_conditions(route: Route, conditions: Sequence[Any]) -> list[Any]:
     """Presigned-POST policy conditions in target names (other conditions unchanged)."""
     return [_post_condition(route, c) for c in conditions]
@@ -189,19 +231,23 @@ def post_conditions(route: Route, conditions: Sequence[Any]) -> list[Any]:
 def _post_condition(route: Route, condition: Any) -> Any:
     if isinstance(condition, Mapping):
         out = dict(condition)
-        if "bucket" in out:
-            out["bucket"] = route.target_bucket
-        if isinstance(out.get("key"), str):
-            out["key"] = route.to_target_key(out["key"])
+        for name, value in out.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                continue
+            if name.lower() == "bucket":
+                out[name] = route.target_bucket
+            elif name.lower() == "key":
+                out[name] = route.to_target_key(value)
         return out
     if isinstance(condition, list | tuple) and len(condition) == 3:
         op, field, value = condition
+        field = field.lower() if isinstance(field, str) else field
         if field == "$bucket" and isinstance(value, str):
-            return [op, field, route.target_bucket]
+            return [op, condition[1], route.target_bucket]
         if field == "$key" and isinstance(value, str):
             if not value.startswith(route.strip):  # "starts-with" a part of the stripped prefix
-                return [op, field, route.key_prefix]
-            return [op, field, route.to_target_key(value)]
+                return [op, condition[1], route.key_prefix]
+            return [op, condition[1], route.to_target_key(value)]
     return condition
 
 

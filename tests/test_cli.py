@@ -845,3 +845,20 @@ def test_lint_notes_globs_and_reports_warnings() -> None:
     report = _check.Report("x", {"s3": {}, "lake": {}}, probes, routing.rules, tuple(problems))
     assert report.exit_code == 1 and report.rule_status(1) == "warning"
     assert _redact.redact("key=s3cr3t!", ["s3cr3t!"]) == "key=****"
+
+
+def test_dot_segments_cannot_take_a_cli_write_into_a_read_only_prefix(
+    cli: Cli, run_main: Callable[..., Result]
+) -> None:
+    _put(cli.backend("s3"), "data", "frozen/kept", b"kept")
+    (cli.directory / "f.txt").write_text("overwritten")
+    for argv in (
+        ("cp", "f.txt", "s3://data/x/../frozen/kept"),
+        ("rm", "s3://data/./frozen/kept"),
+        ("cp", "f.txt", "s3://data/./frozen/kept"),
+    ):
+        result = run_main(*argv)
+        assert result.code != 0, argv
+        assert "'.' or '..' path segments" in result.err and "rule 2" in result.err, result.err
+    assert cli.backend("s3").get_object(Bucket="data", Key="frozen/kept")["Body"].read() == b"kept"
+    assert (cli.directory / "f.txt").exists()

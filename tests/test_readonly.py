@@ -9,7 +9,9 @@ every underlying client records what was really sent, and the objects are still 
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import pickle
 import urllib.request
 from collections.abc import Iterator
@@ -395,6 +397,44 @@ def test_a_presigned_post_into_a_read_only_route_is_refused(world: Any) -> None:
     post = s3.generate_presigned_post("scratch", "uploads/x")  # a writable route on the same client
     assert post["url"].startswith(backends["lake"].meta.endpoint_url)
     assert sent.requests == []
+
+
+@pytest.mark.parametrize(
+    ("key", "conditions"),
+    [
+        ("${filename}", None),  # botocore signs ["starts-with", "$key", ""]: every key
+        ("ref${filename}", None),  # "ref" also starts "ref/..."
+        ("up/${filename}", [["starts-with", "$key", "r"]]),  # contradicts: no key at all...
+        ("${filename}", [["starts-with", "$Key", "r"]]),  # ...but this one reaches ref/
+    ],
+)
+def test_a_presigned_post_whose_policy_reaches_a_read_only_key_is_refused(
+    world: Any, key: str, conditions: list[Any] | None
+) -> None:
+    s3, sent, _ = world
+    if key.startswith("up/"):  # S3 applies every condition: this policy allows no key
+        s3.generate_presigned_post("data", key, Conditions=conditions)
+        return
+    err = assert_refused(lambda: s3.generate_presigned_post("data", key, Conditions=conditions), "PostObject")
+    assert "data/ref/" in err.response["Error"]["Message"]
+    assert sent.requests == []
+
+
+def test_a_presigned_post_scoped_inside_a_writable_route_is_signed(
+    world: Any, servers: dict[str, Any]
+) -> None:
+    s3, _, _ = world
+    uploads = [["starts-with", "$key", "uploads/"]]
+    post = s3.generate_presigned_post("data", "${filename}", Conditions=uploads)
+    assert post["url"].startswith(servers["s3"].endpoint_url)
+    assert ["starts-with", "$key", "uploads/"] in _policy(post)["conditions"]
+    # One key, however wide the caller's own conditions: S3 applies all of them.
+    post = s3.generate_presigned_post("data", "a.txt", Conditions=[["starts-with", "$key", ""]])
+    assert {"key": "a.txt"} in _policy(post)["conditions"]
+
+
+def _policy(post: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(base64.b64decode(post["fields"]["policy"]))
 
 
 # -- managed transfers ------------------------------------------------------------------------
