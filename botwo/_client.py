@@ -525,7 +525,11 @@ class RoutingClient:
 
     def _title(self) -> str:
         origin = f", config {self._settings.origin}" if self._settings is not None else ""
-        return f"botwo S3 client{origin}: {len(self._table.rules)} rules over {len(self._clients)} clients"
+        rules, clients = len(self._table.rules), len(self._clients)
+        return (
+            f"botwo S3 client{origin}: {rules} rule{'s' * (rules != 1)} over "
+            f"{clients} client{'s' * (clients != 1)}"
+        )
 
     def __repr__(self) -> str:
         return render_text(self._title(), self._table.rules, self.backend_summaries())

@@ -469,7 +469,7 @@ class BotwoFileSystem(AbstractFileSystem, metaclass=_SourcedCache):
         found = self._call(path, "list_objects_v2", Bucket=bucket, Prefix=key.rstrip("/") + "/", MaxKeys=1)
         if found.get("KeyCount", 0) or found.get("CommonPrefixes"):
             return _dir(path)
-        raise FileNotFoundError(2, f"{path}: no such object or prefix", path)
+        raise FileNotFoundError(2, "No such object or prefix", path)
 
     def exists(self, path: str, **kwargs: Any) -> bool:
         try:
