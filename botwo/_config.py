@@ -45,7 +45,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
-from ._redact import safe_endpoint
+from ._redact import mask_userinfo, safe_endpoint
 from ._rules import Rule, parse_mapping
 from ._values import CopyConfig
 from .errors import ConfigError, ConfigWarning, RuleError
@@ -462,8 +462,8 @@ def _client_value(
     """A checked client field and where it came from."""
     source = "file" if not variables else "$" + ", $".join(variables)
     if field == "endpoint_url" and isinstance(value, str) and not _valid_endpoint(value):
-        # Not shown: an endpoint may hold user:password@.
-        raise _error(origin, where, "expected http(s)://host[:port] (the value is not shown)")
+        # Shown (a missing scheme is the usual mistake), but for any user:password@.
+        raise _error(origin, where, f"expected http(s)://host[:port], got {mask_userinfo(value)!r}")
     if field in _BOOL_FIELDS or field in _BOOL_OR_PATH_FIELDS:
         if isinstance(value, bool):
             return value, source

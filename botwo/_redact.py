@@ -27,6 +27,7 @@ __all__ = [
     "MASK",
     "hide_userinfo",
     "host_of",
+    "mask_userinfo",
     "redact",
     "safe_endpoint",
     "scrub_client_urls",
@@ -59,6 +60,14 @@ def _split_userinfo(url: str) -> tuple[str, str, str]:
     start = match.end() if (match := _AUTHORITY.match(url)) else 0  # no "@" in a scheme
     end = url.rindex("@") + 1
     return url[:start], url[start:end], url[end:]
+
+
+def mask_userinfo(url: str) -> str:
+    """One URL with its ``user:password@`` shown as ``****@``: what :func:`strip_userinfo`
+    takes out, marked, so a message can show the URL as written but for its secret
+    (``http://u:p@bad_host`` gives ``http://****@bad_host``). Never raises."""
+    before, userinfo, after = _split_userinfo(url)
+    return before + MASK + "@" + after if userinfo else url
 
 
 def strip_userinfo(url: str) -> str:

@@ -16,6 +16,7 @@ from botwo import _check
 from botwo._redact import (
     MASK,
     hide_userinfo,
+    mask_userinfo,
     redact,
     safe_endpoint,
     scrub_client_urls,
@@ -44,6 +45,19 @@ def test_a_urls_password_never_shows(user: str, password: str, host: str, port: 
     assert password in url_passwords(url)
 
 
+@given(user=userinfo, password=userinfo, host=hosts, port=ports)
+def test_a_masked_url_keeps_all_but_its_userinfo(user: str, password: str, host: str, port: int) -> None:
+    kept = f"{host}:{port}/path"
+    # Not "//..." nor "scheme://...": those are URLs with an authority of their own.
+    assume("//" not in user and not password.startswith("//"))
+    for url, shown in (
+        (f"https://{user}:{password}@{kept}", f"https://{MASK}@{kept}"),
+        (f"{user}:{password}@{kept}", f"{MASK}@{kept}"),  # a proxy as botocore takes it
+    ):
+        assert mask_userinfo(url) == shown
+    assert mask_userinfo(f"https://{kept}") == f"https://{kept}"
+
+
 @given(user=userinfo, password=userinfo, port=ports)
 def test_a_proxy_without_a_scheme_loses_its_userinfo(user: str, password: str, port: int) -> None:
     # botocore reads "user:pass@host:port" as an http:// proxy (httpsession._fix_proxy_url).
@@ -69,6 +83,7 @@ def test_garbage_never_raises(text: str) -> None:
     assert isinstance(strip_userinfo(text), str)
     assert isinstance(safe_endpoint(text), str)
     assert isinstance(hide_userinfo(text), str)
+    assert isinstance(mask_userinfo(text), str)
     assert isinstance(url_passwords(text), set)
 
 
