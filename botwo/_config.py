@@ -45,7 +45,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
-from ._redact import mask_userinfo, safe_endpoint
+from ._redact import SECRET_FIELDS, URL_FIELDS, is_proxy_option, mask_userinfo, safe_endpoint, userinfo_span
 from ._rules import Rule, parse_mapping
 from ._values import CopyConfig
 from .errors import ConfigError, ConfigWarning, RuleError
@@ -118,13 +118,23 @@ _COPY_KINDS: dict[str, type] = {
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
 _BOOL_FIELDS = frozenset({"use_ssl"})
 _BOOL_OR_PATH_FIELDS = frozenset({"verify"})
-#: Fields never shown, logged or put in an error message.
-SECRET_FIELDS = frozenset({"aws_secret_access_key", "aws_session_token"})
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 _REFERENCE = re.compile(r"\$(?:(\$)|\{([^}]*)\})")
 _VAR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
+_HOW_TO_REFER = "write ${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $$ for a literal $"
+
+#: What of a field's text is a secret (see botwo._redact): nothing, a URL's
+#: ``user:password@``, or all of it.
+_Secrecy = typing.Literal["none", "userinfo", "all"]
+
+
+def _secrecy(field: str) -> _Secrecy:
+    """What of a client field, or of a ``config`` option as a document writes it, is secret."""
+    if field in SECRET_FIELDS:
+        return "all"
+    return "userinfo" if field in URL_FIELDS or is_proxy_option(field) else "none"
 
 
 # -- plain helpers ------------------------------------------------------------------
@@ -195,7 +205,9 @@ class _Expanded:
     variables: tuple[str, ...]
 
 
-def _expand(text: str, environ: Mapping[str, str], origin: str, where: str) -> _Expanded:
+def _expand(
+    text: str, environ: Mapping[str, str], origin: str, where: str, secrecy: _Secrecy = "none"
+) -> _Expanded:
     """``${VAR}`` and ``${VAR:-default}`` from ``environ``; ``$$`` is a literal ``$``."""
     used: list[str] = []
 
@@ -205,18 +217,13 @@ def _expand(text: str, environ: Mapping[str, str], origin: str, where: str) -> _
         body = match.group(2)
         parsed = _VAR.fullmatch(body)
         if parsed is None:
-            raise _error(
-                origin,
-                where,
-                f"${{{body}}} is not a variable reference: write ${{NAME}} or ${{NAME:-default}} "
-                "(NAME: letters, digits, _), or $$ for a literal $",
-            )
+            raise _bad_reference(text, match, secrecy, origin, where, malformed=True)
         name, default = parsed.group(1), parsed.group(2)
         used.append(name)
         value = environ.get(name)
         if value is None or (value == "" and default is not None):
             if default is None:
-                raise _error(origin, where, f"${{{name}}} is not set in the environment")
+                raise _bad_reference(text, match, secrecy, origin, where, malformed=False)
             return default
         return value
 
@@ -225,14 +232,63 @@ def _expand(text: str, environ: Mapping[str, str], origin: str, where: str) -> _
     return _Expanded(_REFERENCE.sub(substitute, text), tuple(used))
 
 
-def _expand_tree(value: Any, environ: Mapping[str, str], origin: str, where: str) -> Any:
+def _bad_reference(
+    text: str, match: re.Match[str], secrecy: _Secrecy, origin: str, where: str, *, malformed: bool
+) -> ConfigError:
+    """The error for the ``${...}`` ``match`` of ``text``: malformed, or its variable unset.
+
+    Not shown when it lies in a secret (see :func:`_shown`): the error names the field
+    and the problem only.
+    """
+    if _shown(text, match, secrecy, malformed=malformed):
+        problem = (
+            f"is not a variable reference: {_HOW_TO_REFER}" if malformed else "is not set in the environment"
+        )
+        return _error(origin, where, f"{match.group(0)} {problem}")
+    part = "the value" if secrecy == "all" else f"the user:password@ of {mask_userinfo(text)!r}"
+    if malformed:
+        problem = f"a ${{...}} that is not a variable reference (not shown: a secret): {_HOW_TO_REFER}"
+    else:
+        problem = (
+            "a ${...} whose variable is not set in the environment (not shown: a secret; $$ is a literal $)"
+        )
+    return _error(origin, where, f"{part} holds {problem}")
+
+
+def _shown(text: str, match: re.Match[str], secrecy: _Secrecy, *, malformed: bool) -> bool:
+    """Whether a message may show the reference ``match`` of ``text``.
+
+    A literal secret may well hold ``${``. So inside a secret (all of a secret field, the
+    ``user:password@`` of a URL) a malformed reference is never shown, and a well-formed
+    one only when it is the whole secret (or the whole user or password), the way a
+    reference to one is written: ``${LAKEFS_SECRET}``, ``http://${USER}:${PASSWORD}@host``.
+    """
+    if secrecy == "none":
+        return True
+    start, end = (0, len(text)) if secrecy == "all" else userinfo_span(text)
+    if match.end() <= start or match.start() >= end:
+        return True  # outside the secret: a URL's host, port or path
+    if malformed:
+        return False
+    if secrecy == "all":
+        return match.span() == (0, len(text))
+    # user[:password]@: the user ends at the first ":" that is not inside a reference.
+    inside = [m.span() for m in _REFERENCE.finditer(text, start, end)]
+    colons = (i for i in range(start, end - 1) if text[i] == ":" and not any(a <= i < b for a, b in inside))
+    colon = next(colons, end - 1)
+    return match.span() in ((start, colon), (colon + 1, end - 1))
+
+
+def _expand_tree(
+    value: Any, environ: Mapping[str, str], origin: str, where: str, secrecy: _Secrecy = "none"
+) -> Any:
     """Every string inside lists and tables expanded."""
     if isinstance(value, str):
-        return _expand(value, environ, origin, where).value
+        return _expand(value, environ, origin, where, secrecy).value
     if isinstance(value, Mapping):
-        return {k: _expand_tree(v, environ, origin, f"{where}.{k}") for k, v in value.items()}
+        return {k: _expand_tree(v, environ, origin, f"{where}.{k}", secrecy) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_tree(v, environ, origin, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_expand_tree(v, environ, origin, f"{where}[{i}]", secrecy) for i, v in enumerate(value)]
     return value
 
 
@@ -476,7 +532,7 @@ def _client_value(
         expected = "true, false or a CA bundle path" if field in _BOOL_OR_PATH_FIELDS else "true or false"
         raise _error(origin, where, f"expected {expected}, got {_type_name(value)} {value!r}")
     if not isinstance(value, str):
-        shown = "<hidden>" if field in SECRET_FIELDS else repr(value)
+        shown = "<hidden>" if _secrecy(field) != "none" else repr(value)
         raise _error(origin, where, f"expected a string, got {_type_name(value)} {shown}")
     return value, source
 
@@ -502,12 +558,16 @@ def _client_settings(
         if field == "config":
             if not isinstance(raw, Mapping):
                 raise _error(origin, f"{where}.config", f"expected a table, got {_type_name(raw)}")
-            config_options = _flatten_options(
-                _expand_tree(raw, environ, origin, f"{where}.config"), origin, f"{where}.config"
-            )
+            expanded_options = {
+                key: _expand_tree(value, environ, origin, f"{where}.config.{key}", _secrecy(str(key)))
+                for key, value in raw.items()
+            }
+            config_options = _flatten_options(expanded_options, origin, f"{where}.config")
             continue
         expanded = (
-            _expand(raw, environ, origin, f"{where}.{field}") if isinstance(raw, str) else _Expanded(raw, ())
+            _expand(raw, environ, origin, f"{where}.{field}", _secrecy(field))
+            if isinstance(raw, str)
+            else _Expanded(raw, ())
         )
         options[field], sources[field] = _client_value(
             field, expanded.value, expanded.variables, origin, f"{where}.{field}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -581,6 +582,90 @@ def test_client_settings_do_not_pickle_their_secrets() -> None:
     with pytest.raises(TypeError, match=r"ClientSettings \('lakefs'\) cannot be pickled.*botwo.Settings"):
         pickle.dumps(settings.clients["lakefs"])
     assert SECRET.encode() not in pickle.dumps(settings)
+
+
+#: Every place a secret can be written: a field's dotted name -> a client table with the
+#: secret there. The URLs' user:password@ (both parts) is a secret, as botwo._redact says.
+SECRET_PLACES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "aws_secret_access_key": lambda v: {"aws_access_key_id": "AKIAI0", "aws_secret_access_key": v},
+    "aws_session_token": lambda v: {"aws_session_token": v},
+    "endpoint_url": lambda v: {"endpoint_url": f"http://user:{v}@127.0.0.1:9"},
+    "endpoint_url ": lambda v: {"endpoint_url": f"http://{v}:pw@127.0.0.1:9"},  # the user part
+    "config.proxies.https": lambda v: {"config": {"proxies": {"https": f"http://pu:{v}@10.0.0.1:3128"}}},
+    "config.proxies.http": lambda v: {"config": {"proxies.http": f"pu:{v}@10.0.0.2:3128"}},
+    "config.proxies.http://s3.example.com": lambda v: {
+        "config": {"proxies": {"http://s3.example.com": f"//pu:{v}@10.0.0.3:3128"}}
+    },
+}
+#: Text that is in no message, repr or serialization, whatever the secret around it.
+SECRET_TEXT = ("s3cr3t", "LITERALSECRET111", "WORDSECRET222", "ENVSECRET333")
+
+
+@pytest.mark.parametrize("place", SECRET_PLACES)
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "${LITERALSECRET111-x}",  # a literal secret that holds "${": not a reference
+        "s3cr3t${LITERALSECRET111-x}",
+        "s3cr3t${WORDSECRET222}",  # well formed, but not the whole secret: a literal too
+        "${WORDSECRET222}s3cr3t",
+        "s3cr3t:${WORDSECRET222}",  # after a ":" of the password, not the user's
+    ],
+)
+def test_a_bad_reference_in_a_secret_is_not_shown(place: str, secret: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        _resolve(_one_client(SECRET_PLACES[place](secret)), {})
+    message = str(info.value)
+    assert message.startswith(f"test.toml: clients.a.{place.strip()}: ")
+    assert "(not shown: a secret" in message
+    for text in (message, repr(info.value)):
+        assert not any(secret in text for secret in SECRET_TEXT), text
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"aws_secret_access_key": "${SECRET}"}, r"aws_secret_access_key: \$\{SECRET\} is not set"),
+        ({"endpoint_url": "http://${USER}:p@h"}, r"endpoint_url: \$\{USER\} is not set"),
+        ({"endpoint_url": "http://u:${PASSWORD}@h"}, r"endpoint_url: \$\{PASSWORD\} is not set"),
+        ({"endpoint_url": "http://u:p@${HOST}"}, r"endpoint_url: \$\{HOST\} is not set"),
+        ({"endpoint_url": "http://u:p@${1HOST}"}, r"endpoint_url: \$\{1HOST\} is not a variable reference"),
+        ({"config": {"proxies.https": "${PROXY}"}}, r"config.proxies.https: \$\{PROXY\} is not set"),
+    ],
+)
+def test_a_reference_that_is_a_whole_secret_or_outside_it_is_named(
+    table: dict[str, Any], message: str
+) -> None:
+    # Written the way a reference to a secret is written, or in a URL's host: no secret.
+    with pytest.raises(ConfigError, match=message):
+        _resolve(_one_client(table), {})
+
+
+@pytest.mark.parametrize("place", SECRET_PLACES)
+@pytest.mark.parametrize(
+    "written",
+    ["s3cr3t$${LITERALSECRET111-x}", "s3cr3t-${ENVSECRET}", "s3cr3tPLAIN"],
+)
+def test_a_secret_is_in_no_repr_nor_serialization(
+    place: str, written: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fsspec
+
+    monkeypatch.setenv("ENVSECRET", "ENVSECRET333")
+    document = _one_client(SECRET_PLACES[place](written))
+    settings = botwo.load_config(document)
+    s3 = botwo.client("s3", config=settings)
+    fs = fsspec.filesystem("botwo", config=document)
+    shown = [
+        repr(settings),
+        repr(settings.clients["a"]),
+        str(settings.clients["a"].describe()),
+        repr(s3),
+        s3._repr_html_(),
+        fs.to_json(include_password=False),
+    ]
+    for text in shown:
+        assert not any(secret in text for secret in SECRET_TEXT), text
 
 
 def test_settings_pickle_as_the_document(monkeypatch: pytest.MonkeyPatch) -> None:
