@@ -688,19 +688,77 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return document
 
 
+#: The most values a YAML file's aliases may expand to. A configuration has hundreds; a
+#: few hundred bytes of nested aliases (a "billion laughs") expand to billions, which
+#: every later walk over the document (checks, copies, ``to_json``) would pay for.
+YAML_EXPANSION_LIMIT = 100_000
+_SIZE_CAP = 10**15
+
+
 def _read_yaml(path: Path, text: str) -> Any:
     try:
         import yaml
     except ImportError:
         raise ConfigError(f"{path}: reading YAML needs PyYAML: pip install 'botwo[yaml]'") from None
+    # yaml.safe_load, in its two steps: the node graph (where an alias is the node it
+    # names, so a graph of a few nodes can stand for billions of values), checked before
+    # it is made into Python values.
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:  # an empty file
+            return None
+        _check_aliases(path, node)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
         raise ConfigError(f"{where}: invalid YAML: {err.problem or err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_aliases(path: Path, root: Any) -> None:
+    """Refuse a YAML node graph that holds a cycle (an alias inside its own anchor) or
+    whose aliases expand to more than :data:`YAML_EXPANSION_LIMIT` values.
+
+    The expanded size of each node is counted once (memoised by node identity), so this
+    takes time linear in the file even when the expansion is exponential; a node met
+    again while it is being counted is a cycle.
+    """
+    import yaml
+
+    sizes: dict[int, int] = {}
+    counting: set[int] = set()
+    # (node, None): to count; (node, its children): they are counted, add them up.
+    stack: list[tuple[Any, list[Any] | None]] = [(root, None)]
+    while stack:
+        node, counted = stack.pop()
+        if counted is not None:
+            counting.discard(id(node))
+            # Capped, so that an exponential size stays a small int.
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in counted), _SIZE_CAP)
+            continue
+        if id(node) in sizes:
+            continue  # an alias of a node already counted
+        if id(node) in counting:
+            line = node.start_mark.line + 1
+            raise ConfigError(f"{path}: a YAML alias refers to itself (the anchor at line {line})")
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        counting.add(id(node))
+        stack.append((node, children))
+        stack.extend((child, None) for child in children)
+    # len(sizes) is the number of nodes: what the file holds without expanding an alias.
+    if sizes[id(root)] > max(YAML_EXPANSION_LIMIT, len(sizes)):
+        raise ConfigError(f"{path}: YAML aliases expand to more than {YAML_EXPANSION_LIMIT:,} values")
 
 
 def user_config_dir(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> Path:

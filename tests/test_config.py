@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -379,6 +380,55 @@ def test_yaml_errors_point_at_the_line(tmp_path: Path) -> None:
         read_file(path)
     line = int(re.search(r"c\.yaml:(\d+):", str(info.value)).group(1))  # type: ignore[union-attr]
     assert line >= 6
+
+
+# Nine levels of nine aliases: a few hundred bytes that expand to 9**9 values.
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{b}: &{b} [{','.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BILLION_LAUGHS, r"c\.yaml: YAML aliases expand to more than 100,000 values$"),
+        ("a: &x [*x]\n", r"c\.yaml: a YAML alias refers to itself \(the anchor at line 1\)$"),
+        (
+            "a: &x {<<: *x}\n",
+            r"c\.yaml: a YAML alias refers to itself \(the anchor at line 1\)$",
+        ),  # merge key
+        (
+            "clients: {s3: {}}\nmapping: &m\n  - {bucket_name: '*', client: s3, fallback: [*m]}\n",
+            r"c\.yaml: a YAML alias refers to itself \(the anchor at line 2\)$",
+        ),
+    ],
+)
+def test_hostile_yaml_is_refused_quickly(tmp_path: Path, text: str, message: str) -> None:
+    assert len(text.encode()) < 500
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=message):
+        read_file(path)
+    with pytest.raises(ConfigError, match=message):
+        botwo.load_config(path)
+    assert time.perf_counter() - started < 1
+
+
+def test_yaml_aliases_within_reason_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "clients:\n"
+        "  a: &minio {endpoint_url: 'http://127.0.0.1:9000', config: {s3: {addressing_style: path}}}\n"
+        "  b: *minio\n"
+        "  c: {<<: *minio, region_name: eu-west-1}\n"
+        "mapping: [{bucket_name: '*', client: a}]\n"
+        "copy: {part_size: &mib8 8388608, concurrency: 2}\n"
+    )
+    settings = botwo.load_config(path)
+    assert settings.clients["a"].options == settings.clients["b"].options
+    assert settings.clients["c"].options["region_name"] == "eu-west-1"
+    assert settings.clients["c"].config_options == {"s3": {"addressing_style": "path"}}
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
