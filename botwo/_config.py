@@ -121,6 +121,8 @@ _BOOL_OR_PATH_FIELDS = frozenset({"verify"})
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
+_TOO_DEEP = "nested too deeply (a configuration is a few tables deep)"
+
 _REFERENCE = re.compile(r"\$(?:(\$)|\{([^}]*)\})")
 _VAR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
 _HOW_TO_REFER = "write ${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $$ for a literal $"
@@ -611,6 +613,13 @@ def resolve(document: Any, environ: Mapping[str, str], origin: str = "<dict>") -
     Raises :class:`ConfigError` (:class:`RuleError` for a rule) whose message starts with
     ``origin`` and names the field as a dotted path.
     """
+    try:
+        return _resolve(document, environ, origin)
+    except RecursionError:  # the checks recurse once per level of nesting
+        raise _error(origin, "", _TOO_DEEP) from None
+
+
+def _resolve(document: Any, environ: Mapping[str, str], origin: str) -> Settings:
     if not isinstance(document, Mapping):
         raise _error(origin, "", f"expected a table with 'clients' and 'mapping', got {_type_name(document)}")
     for field in document:
@@ -663,24 +672,10 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the configuration file: {err}") from None
-    document: Any
-    if suffix == ".toml":
-        try:
-            document = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            message = str(err)
-            found = _TOML_POSITION.search(message)
-            if found is None:
-                raise ConfigError(f"{path}: invalid TOML: {message}") from None
-            line, column = found.groups()
-            raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {message[: found.start()]}") from None
-    elif suffix == ".json":
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
-    else:
-        document = _read_yaml(path, text)
+    try:
+        document = _parse(path, suffix, text)
+    except RecursionError:  # the parsers recurse once per level of nesting
+        raise ConfigError(f"{path}: {_TOO_DEEP}") from None
     if not isinstance(document, dict):
         raise ConfigError(
             f"{path}: expected a table with 'clients' and 'mapping', got {_type_name(document)}"
@@ -693,6 +688,25 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
 #: every later walk over the document (checks, copies, ``to_json``) would pay for.
 YAML_EXPANSION_LIMIT = 100_000
 _SIZE_CAP = 10**15
+
+
+def _parse(path: Path, suffix: str, text: str) -> Any:
+    if suffix == ".toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            message = str(err)
+            found = _TOML_POSITION.search(message)
+            if found is None:
+                raise ConfigError(f"{path}: invalid TOML: {message}") from None
+            line, column = found.groups()
+            raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {message[: found.start()]}") from None
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+    return _read_yaml(path, text)
 
 
 def _read_yaml(path: Path, text: str) -> Any:

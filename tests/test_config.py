@@ -415,6 +415,30 @@ def test_hostile_yaml_is_refused_quickly(tmp_path: Path, text: str, message: str
     assert time.perf_counter() - started < 1
 
 
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("c.toml", "clients = {}\nmapping = DEEP\n"),
+        ("c.json", '{"clients": {}, "mapping": DEEP}'),
+        ("c.yaml", "mapping: DEEP\n"),
+    ],
+)
+def test_a_file_nested_too_deeply_is_named(tmp_path: Path, name: str, template: str) -> None:
+    # Every parser recurses once per level: 10,000 brackets are a RecursionError inside it.
+    path = tmp_path / name
+    path.write_text(template.replace("DEEP", "[" * 10_000 + "]" * 10_000))
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: nested too deeply"):
+        read_file(path)
+
+
+def test_a_document_nested_too_deeply_is_named() -> None:
+    deep: list[Any] = []
+    for _ in range(10_000):
+        deep = [deep]
+    with pytest.raises(ConfigError, match=r"^test\.toml: nested too deeply"):
+        _resolve(_one_client({"config": {"client_context_params": {"x": deep}}}))
+
+
 def test_yaml_aliases_within_reason_are_read(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(
