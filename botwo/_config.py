@@ -45,6 +45,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
+from ._options import OPTIONS, InvalidOption, Table, check_options, parse_bool, type_name
 from ._redact import SECRET_FIELDS, URL_FIELDS, is_proxy_option, mask_userinfo, safe_endpoint, userinfo_span
 from ._rules import Rule, parse_mapping
 from ._values import CopyConfig
@@ -85,31 +86,9 @@ _COPY_FIELDS = tuple(f.name for f in attrs.fields(CopyConfig))
 _CONFIG_OPTIONS = tuple(Config.OPTION_DEFAULTS)
 #: botocore Config options whose value is a table; a dotted name (``s3.addressing_style``)
 #: reaches inside one of these only.
-_TABLE_OPTIONS = frozenset({"s3", "retries", "proxies", "proxies_config", "client_context_params"})
-#: botocore Config options (dotted: inside a table option) that are numbers or booleans.
-#: A string there, as ``${VAR}`` always makes, is converted, so they can come from the
-#: environment.
-_OPTION_KINDS: dict[str, type] = {
-    "connect_timeout": float,
-    "read_timeout": float,
-    "max_pool_connections": int,
-    "request_min_compression_size_bytes": int,
-    "retries.max_attempts": int,
-    "retries.total_max_attempts": int,
-    "parameter_validation": bool,
-    "tcp_keepalive": bool,
-    "disable_request_compression": bool,
-    "inject_host_prefix": bool,
-    "use_dualstack_endpoint": bool,
-    "use_fips_endpoint": bool,
-    "ignore_configured_endpoint_urls": bool,
-    "s3_disable_express_session_auth": bool,
-    "s3.use_accelerate_endpoint": bool,
-    "s3.payload_signing_enabled": bool,
-    "s3.s3_disable_express_session_auth": bool,
-    "proxies_config.proxy_use_forwarding_for_https": bool,
-}
-#: The number and boolean fields of the ``copy`` table, converted likewise.
+_TABLE_OPTIONS = frozenset(name for name, check in OPTIONS.items() if isinstance(check, Table))
+#: The number and boolean fields of the ``copy`` table: a string there, as ``${VAR}``
+#: always makes, is converted, so they can come from the environment.
 _COPY_KINDS: dict[str, type] = {
     name: kind
     for name, kind in typing.get_type_hints(CopyConfig).items()
@@ -118,8 +97,6 @@ _COPY_KINDS: dict[str, type] = {
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
 _BOOL_FIELDS = frozenset({"use_ssl"})
 _BOOL_OR_PATH_FIELDS = frozenset({"verify"})
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
 
 _TOO_DEEP = "nested too deeply (a configuration is a few tables deep)"
 
@@ -152,21 +129,10 @@ def _unknown(origin: str, where: str, name: object, known: tuple[str, ...]) -> C
     return _error(origin, where, f"unknown field {name!r}{hint}; fields are {', '.join(known)}")
 
 
-def _type_name(value: object) -> str:
-    return {dict: "table", list: "list", str: "string", bool: "boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def env_name(client: str) -> str:
     """A client's name as it appears in ``BOTWO_CLIENT_<NAME>_<FIELD>``: upper case, and
     every character other than a letter or a digit turned into ``_``."""
     return re.sub(r"[^A-Z0-9]", "_", client.upper())
-
-
-def _parse_bool(value: str) -> bool | None:
-    lowered = value.strip().lower()
-    return True if lowered in _TRUE else False if lowered in _FALSE else None
 
 
 def _convert(kind: type, value: Any, origin: str, where: str) -> Any:
@@ -176,7 +142,7 @@ def _convert(kind: type, value: Any, origin: str, where: str) -> Any:
         return value
     try:
         if kind is bool:
-            parsed = _parse_bool(value)
+            parsed = parse_bool(value)
             if parsed is None:
                 raise ValueError(value)
             return parsed
@@ -465,8 +431,9 @@ def _overrides(
 
 
 def _flatten_options(options: Mapping[str, Any], origin: str, where: str) -> dict[str, Any]:
-    """A ``config`` table, dotted keys (``"s3.addressing_style"``) made nested, the table
-    options checked to be tables and the number and boolean options converted."""
+    """A ``config`` table, dotted keys (``"s3.addressing_style"``) made nested and every
+    option checked as :data:`botwo._options.OPTIONS` says (a string converted where a
+    number or a boolean is expected); a ``null`` option is not set."""
     out: dict[str, Any] = {}
     for key, value in options.items():
         if not isinstance(key, str):
@@ -478,20 +445,21 @@ def _flatten_options(options: Mapping[str, Any], origin: str, where: str) -> dic
             raise _error(
                 origin, where, f"unknown botocore Config option {head!r}{hint}; see botocore.config.Config"
             )
+        if value is None:
+            continue
         if head in _TABLE_OPTIONS:
             if not rest and not isinstance(value, Mapping):
-                raise _error(origin, f"{where}.{head}", f"expected a table, got {_type_name(value)}")
+                expected = OPTIONS[head].expected
+                raise _error(origin, f"{where}.{head}", f"expected {expected}, got {type_name(value)}")
             _merge(out.setdefault(head, {}), _nest(rest, value) if rest else value, origin, f"{where}.{head}")
         elif rest:
             raise _error(origin, f"{where}.{key}", f"{head!r} is not a table option: write {head} = ...")
         else:
             out[head] = value
-    for path, kind in _OPTION_KINDS.items():
-        parent, _, leaf = path.rpartition(".")
-        table = out.get(parent) if parent else out
-        if isinstance(table, dict) and leaf in table:
-            table[leaf] = _convert(kind, table[leaf], origin, f"{where}.{path}")
-    return out
+    try:
+        return check_options(out, where)
+    except InvalidOption as err:
+        raise _error(origin, err.where, err.problem) from None
 
 
 def _merge(into: dict[str, Any], table: Mapping[str, Any], origin: str, where: str) -> None:
@@ -526,16 +494,16 @@ def _client_value(
         if isinstance(value, bool):
             return value, source
         if isinstance(value, str):
-            parsed = _parse_bool(value)
+            parsed = parse_bool(value)
             if parsed is not None:
                 return parsed, source
             if field in _BOOL_OR_PATH_FIELDS and value:
                 return value, source  # a CA bundle's path
         expected = "true, false or a CA bundle path" if field in _BOOL_OR_PATH_FIELDS else "true or false"
-        raise _error(origin, where, f"expected {expected}, got {_type_name(value)} {value!r}")
+        raise _error(origin, where, f"expected {expected}, got {type_name(value)} {value!r}")
     if not isinstance(value, str):
         shown = "<hidden>" if _secrecy(field) != "none" else repr(value)
-        raise _error(origin, where, f"expected a string, got {_type_name(value)} {shown}")
+        raise _error(origin, where, f"expected a string, got {type_name(value)} {shown}")
     return value, source
 
 
@@ -548,7 +516,7 @@ def _client_settings(
 ) -> ClientSettings:
     where = f"clients.{name}"
     if not isinstance(table, Mapping):
-        raise _error(origin, where, f"expected a table of boto3.client options, got {_type_name(table)}")
+        raise _error(origin, where, f"expected a table of boto3.client options, got {type_name(table)}")
     options: dict[str, Any] = {}
     sources: dict[str, str] = {}
     config_options: dict[str, Any] = {}
@@ -559,7 +527,7 @@ def _client_settings(
             continue
         if field == "config":
             if not isinstance(raw, Mapping):
-                raise _error(origin, f"{where}.config", f"expected a table, got {_type_name(raw)}")
+                raise _error(origin, f"{where}.config", f"expected a table, got {type_name(raw)}")
             expanded_options = {
                 key: _expand_tree(value, environ, origin, f"{where}.config.{key}", _secrecy(str(key)))
                 for key, value in raw.items()
@@ -593,7 +561,7 @@ def _client_settings(
 
 def _copy_settings(table: Any, environ: Mapping[str, str], origin: str) -> CopyConfig:
     if not isinstance(table, Mapping):
-        raise _error(origin, "copy", f"expected a table of CopyConfig fields, got {_type_name(table)}")
+        raise _error(origin, "copy", f"expected a table of CopyConfig fields, got {type_name(table)}")
     for field in table:
         if field not in _COPY_FIELDS:
             raise _unknown(origin, "copy", field, _COPY_FIELDS)
@@ -621,7 +589,7 @@ def resolve(document: Any, environ: Mapping[str, str], origin: str = "<dict>") -
 
 def _resolve(document: Any, environ: Mapping[str, str], origin: str) -> Settings:
     if not isinstance(document, Mapping):
-        raise _error(origin, "", f"expected a table with 'clients' and 'mapping', got {_type_name(document)}")
+        raise _error(origin, "", f"expected a table with 'clients' and 'mapping', got {type_name(document)}")
     for field in document:
         if field not in _TOP_FIELDS:
             raise _unknown(origin, "", field, _TOP_FIELDS)
@@ -641,7 +609,7 @@ def _resolve(document: Any, environ: Mapping[str, str], origin: str) -> Settings
     }
     mapping = document["mapping"]
     if not isinstance(mapping, list):
-        raise _error(origin, "mapping", f"expected a list of rules, got {_type_name(mapping)}")
+        raise _error(origin, "mapping", f"expected a list of rules, got {type_name(mapping)}")
     try:
         rules = parse_mapping(_expand_tree(mapping, environ, origin, "mapping"), list(clients))
     except RuleError as err:
@@ -677,9 +645,7 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except RecursionError:  # the parsers recurse once per level of nesting
         raise ConfigError(f"{path}: {_TOO_DEEP}") from None
     if not isinstance(document, dict):
-        raise ConfigError(
-            f"{path}: expected a table with 'clients' and 'mapping', got {_type_name(document)}"
-        )
+        raise ConfigError(f"{path}: expected a table with 'clients' and 'mapping', got {type_name(document)}")
     return document
 
 

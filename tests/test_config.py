@@ -184,7 +184,7 @@ def test_the_copy_table_is_a_copy_config() -> None:
         ),
         (
             {"clients": {"s3": {"config": {"retries": {"mode": "sometimes"}}}}},
-            r"clients.s3.config: not valid botocore Config options",
+            r"clients.s3.config.retries.mode: expected one of legacy, standard, adaptive, got 'sometimes'$",
         ),
         (
             {"clients": {"s3": {"config": {"s3": {"addressing_style": "path"}, "s3.addressing_style": 1}}}},
@@ -557,7 +557,10 @@ def test_a_number_or_boolean_that_is_not_one_is_named(document: dict[str, Any], 
     [
         ({"s3": "path"}, r"^test.toml: clients.a.config.s3: expected a table, got string$"),
         ({"retries": 3}, r"clients.a.config.retries: expected a table, got int"),
-        ({"proxies": "http://u:pa55@proxy"}, r"clients.a.config.proxies: expected a table, got string$"),
+        (
+            {"proxies": "http://u:pa55@proxy"},
+            r"clients.a.config.proxies: expected a table of scheme or scheme://host -> proxy URL, got str",
+        ),
         ({"proxies_config": "x"}, r"clients.a.config.proxies_config: expected a table"),
         ({"client_context_params": "x"}, r"clients.a.config.client_context_params: expected a table"),
         ({"s3.addressing_style": "path", "s3": "x"}, r"clients.a.config.s3: expected a table"),
