@@ -11,11 +11,14 @@ A configuration *document* is plain data, read from TOML, YAML or JSON or given 
     copy:     the fields of botwo.CopyConfig (optional)
 
 :func:`resolve` turns a document and an environment (a plain mapping) into
-:class:`Settings`: it checks every field, substitutes ``${VAR}`` (and ``${VAR:-default}``)
-references, and applies the per-client overrides ``BOTWO_CLIENT_<NAME>_<FIELD>``. It is
-pure: no files are read and no boto3 client is made. :func:`read_file` parses a file
-(a syntax error names the line); :func:`find_config` says which file
-``botwo.client("s3")`` reads; :meth:`ClientSettings.build` makes a boto3 client.
+:class:`Settings`: it checks every field (the ``config`` options as
+:mod:`botwo._options` says), substitutes ``${VAR}`` (and ``${VAR:-default}``) references,
+and applies the per-client overrides ``BOTWO_CLIENT_<NAME>_<FIELD>``. It is pure: no
+files are read and no boto3 client is made. No message shows a secret: which values are
+secret is :mod:`botwo._redact`'s to say. :func:`read_file` parses a file (a syntax error
+names the line; YAML aliases that loop or expand past reason are refused before they are
+expanded); :func:`find_config` says which file ``botwo.client("s3")`` reads;
+:meth:`ClientSettings.build` makes a boto3 client.
 
 Settings keep the document as written, ``${VAR}`` references unexpanded, and pickle as
 that document: the process that unpickles them resolves it against its own environment,
