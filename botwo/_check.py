@@ -39,10 +39,10 @@ import attrs
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from ._config import SECRET_FIELDS, Settings, load
+from ._config import Settings, load
 from ._describe import RULE_COLUMNS, rule_row, text_table
 from ._factory import from_settings
-from ._redact import redact, url_passwords
+from ._redact import SECRET_FIELDS, redact, url_passwords
 from ._rules import Rule, compile_glob, is_glob
 from ._s3 import BUCKET_NOT_FOUND
 from .errors import ConfigError, ConfigWarning, OverlappingTargetsWarning, ShadowedRuleWarning

@@ -11,11 +11,14 @@ A configuration *document* is plain data, read from TOML, YAML or JSON or given 
     copy:     the fields of botwo.CopyConfig (optional)
 
 :func:`resolve` turns a document and an environment (a plain mapping) into
-:class:`Settings`: it checks every field, substitutes ``${VAR}`` (and ``${VAR:-default}``)
-references, and applies the per-client overrides ``BOTWO_CLIENT_<NAME>_<FIELD>``. It is
-pure: no files are read and no boto3 client is made. :func:`read_file` parses a file
-(a syntax error names the line); :func:`find_config` says which file
-``botwo.client("s3")`` reads; :meth:`ClientSettings.build` makes a boto3 client.
+:class:`Settings`: it checks every field (the ``config`` options as
+:mod:`botwo._options` says), substitutes ``${VAR}`` (and ``${VAR:-default}``) references,
+and applies the per-client overrides ``BOTWO_CLIENT_<NAME>_<FIELD>``. It is pure: no
+files are read and no boto3 client is made. No message shows a secret: which values are
+secret is :mod:`botwo._redact`'s to say. :func:`read_file` parses a file (a syntax error
+names the line; YAML aliases that loop or expand past reason are refused before they are
+expanded); :func:`find_config` says which file ``botwo.client("s3")`` reads;
+:meth:`ClientSettings.build` makes a boto3 client.
 
 Settings keep the document as written, ``${VAR}`` references unexpanded, and pickle as
 that document: the process that unpickles them resolves it against its own environment,
@@ -45,7 +48,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
 
-from ._redact import safe_endpoint
+from ._options import OPTIONS, InvalidOption, Table, check_options, parse_bool, type_name
+from ._redact import SECRET_FIELDS, URL_FIELDS, is_proxy_option, mask_userinfo, safe_endpoint, userinfo_span
 from ._rules import Rule, parse_mapping
 from ._values import CopyConfig
 from .errors import ConfigError, ConfigWarning, RuleError
@@ -85,31 +89,9 @@ _COPY_FIELDS = tuple(f.name for f in attrs.fields(CopyConfig))
 _CONFIG_OPTIONS = tuple(Config.OPTION_DEFAULTS)
 #: botocore Config options whose value is a table; a dotted name (``s3.addressing_style``)
 #: reaches inside one of these only.
-_TABLE_OPTIONS = frozenset({"s3", "retries", "proxies", "proxies_config", "client_context_params"})
-#: botocore Config options (dotted: inside a table option) that are numbers or booleans.
-#: A string there, as ``${VAR}`` always makes, is converted, so they can come from the
-#: environment.
-_OPTION_KINDS: dict[str, type] = {
-    "connect_timeout": float,
-    "read_timeout": float,
-    "max_pool_connections": int,
-    "request_min_compression_size_bytes": int,
-    "retries.max_attempts": int,
-    "retries.total_max_attempts": int,
-    "parameter_validation": bool,
-    "tcp_keepalive": bool,
-    "disable_request_compression": bool,
-    "inject_host_prefix": bool,
-    "use_dualstack_endpoint": bool,
-    "use_fips_endpoint": bool,
-    "ignore_configured_endpoint_urls": bool,
-    "s3_disable_express_session_auth": bool,
-    "s3.use_accelerate_endpoint": bool,
-    "s3.payload_signing_enabled": bool,
-    "s3.s3_disable_express_session_auth": bool,
-    "proxies_config.proxy_use_forwarding_for_https": bool,
-}
-#: The number and boolean fields of the ``copy`` table, converted likewise.
+_TABLE_OPTIONS = frozenset(name for name, check in OPTIONS.items() if isinstance(check, Table))
+#: The number and boolean fields of the ``copy`` table: a string there, as ``${VAR}``
+#: always makes, is converted, so they can come from the environment.
 _COPY_KINDS: dict[str, type] = {
     name: kind
     for name, kind in typing.get_type_hints(CopyConfig).items()
@@ -118,13 +100,23 @@ _COPY_KINDS: dict[str, type] = {
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
 _BOOL_FIELDS = frozenset({"use_ssl"})
 _BOOL_OR_PATH_FIELDS = frozenset({"verify"})
-#: Fields never shown, logged or put in an error message.
-SECRET_FIELDS = frozenset({"aws_secret_access_key", "aws_session_token"})
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
+
+_TOO_DEEP = "nested too deeply (a configuration is a few tables deep)"
 
 _REFERENCE = re.compile(r"\$(?:(\$)|\{([^}]*)\})")
 _VAR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
+_HOW_TO_REFER = "write ${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $$ for a literal $"
+
+#: What of a field's text is a secret (see botwo._redact): nothing, a URL's
+#: ``user:password@``, or all of it.
+_Secrecy = typing.Literal["none", "userinfo", "all"]
+
+
+def _secrecy(field: str) -> _Secrecy:
+    """What of a client field, or of a ``config`` option as a document writes it, is secret."""
+    if field in SECRET_FIELDS:
+        return "all"
+    return "userinfo" if field in URL_FIELDS or is_proxy_option(field) else "none"
 
 
 # -- plain helpers ------------------------------------------------------------------
@@ -140,21 +132,10 @@ def _unknown(origin: str, where: str, name: object, known: tuple[str, ...]) -> C
     return _error(origin, where, f"unknown field {name!r}{hint}; fields are {', '.join(known)}")
 
 
-def _type_name(value: object) -> str:
-    return {dict: "table", list: "list", str: "string", bool: "boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
 def env_name(client: str) -> str:
     """A client's name as it appears in ``BOTWO_CLIENT_<NAME>_<FIELD>``: upper case, and
     every character other than a letter or a digit turned into ``_``."""
     return re.sub(r"[^A-Z0-9]", "_", client.upper())
-
-
-def _parse_bool(value: str) -> bool | None:
-    lowered = value.strip().lower()
-    return True if lowered in _TRUE else False if lowered in _FALSE else None
 
 
 def _convert(kind: type, value: Any, origin: str, where: str) -> Any:
@@ -164,7 +145,7 @@ def _convert(kind: type, value: Any, origin: str, where: str) -> Any:
         return value
     try:
         if kind is bool:
-            parsed = _parse_bool(value)
+            parsed = parse_bool(value)
             if parsed is None:
                 raise ValueError(value)
             return parsed
@@ -195,7 +176,9 @@ class _Expanded:
     variables: tuple[str, ...]
 
 
-def _expand(text: str, environ: Mapping[str, str], origin: str, where: str) -> _Expanded:
+def _expand(
+    text: str, environ: Mapping[str, str], origin: str, where: str, secrecy: _Secrecy = "none"
+) -> _Expanded:
     """``${VAR}`` and ``${VAR:-default}`` from ``environ``; ``$$`` is a literal ``$``."""
     used: list[str] = []
 
@@ -205,18 +188,13 @@ def _expand(text: str, environ: Mapping[str, str], origin: str, where: str) -> _
         body = match.group(2)
         parsed = _VAR.fullmatch(body)
         if parsed is None:
-            raise _error(
-                origin,
-                where,
-                f"${{{body}}} is not a variable reference: write ${{NAME}} or ${{NAME:-default}} "
-                "(NAME: letters, digits, _), or $$ for a literal $",
-            )
+            raise _bad_reference(text, match, secrecy, origin, where, malformed=True)
         name, default = parsed.group(1), parsed.group(2)
         used.append(name)
         value = environ.get(name)
         if value is None or (value == "" and default is not None):
             if default is None:
-                raise _error(origin, where, f"${{{name}}} is not set in the environment")
+                raise _bad_reference(text, match, secrecy, origin, where, malformed=False)
             return default
         return value
 
@@ -225,14 +203,63 @@ def _expand(text: str, environ: Mapping[str, str], origin: str, where: str) -> _
     return _Expanded(_REFERENCE.sub(substitute, text), tuple(used))
 
 
-def _expand_tree(value: Any, environ: Mapping[str, str], origin: str, where: str) -> Any:
+def _bad_reference(
+    text: str, match: re.Match[str], secrecy: _Secrecy, origin: str, where: str, *, malformed: bool
+) -> ConfigError:
+    """The error for the ``${...}`` ``match`` of ``text``: malformed, or its variable unset.
+
+    Not shown when it lies in a secret (see :func:`_shown`): the error names the field
+    and the problem only.
+    """
+    if _shown(text, match, secrecy, malformed=malformed):
+        problem = (
+            f"is not a variable reference: {_HOW_TO_REFER}" if malformed else "is not set in the environment"
+        )
+        return _error(origin, where, f"{match.group(0)} {problem}")
+    part = "the value" if secrecy == "all" else f"the user:password@ of {mask_userinfo(text)!r}"
+    if malformed:
+        problem = f"a ${{...}} that is not a variable reference (not shown: a secret): {_HOW_TO_REFER}"
+    else:
+        problem = (
+            "a ${...} whose variable is not set in the environment (not shown: a secret; $$ is a literal $)"
+        )
+    return _error(origin, where, f"{part} holds {problem}")
+
+
+def _shown(text: str, match: re.Match[str], secrecy: _Secrecy, *, malformed: bool) -> bool:
+    """Whether a message may show the reference ``match`` of ``text``.
+
+    A literal secret may well hold ``${``. So inside a secret (all of a secret field, the
+    ``user:password@`` of a URL) a malformed reference is never shown, and a well-formed
+    one only when it is the whole secret (or the whole user or password), the way a
+    reference to one is written: ``${LAKEFS_SECRET}``, ``http://${USER}:${PASSWORD}@host``.
+    """
+    if secrecy == "none":
+        return True
+    start, end = (0, len(text)) if secrecy == "all" else userinfo_span(text)
+    if match.end() <= start or match.start() >= end:
+        return True  # outside the secret: a URL's host, port or path
+    if malformed:
+        return False
+    if secrecy == "all":
+        return match.span() == (0, len(text))
+    # user[:password]@: the user ends at the first ":" that is not inside a reference.
+    inside = [m.span() for m in _REFERENCE.finditer(text, start, end)]
+    colons = (i for i in range(start, end - 1) if text[i] == ":" and not any(a <= i < b for a, b in inside))
+    colon = next(colons, end - 1)
+    return match.span() in ((start, colon), (colon + 1, end - 1))
+
+
+def _expand_tree(
+    value: Any, environ: Mapping[str, str], origin: str, where: str, secrecy: _Secrecy = "none"
+) -> Any:
     """Every string inside lists and tables expanded."""
     if isinstance(value, str):
-        return _expand(value, environ, origin, where).value
+        return _expand(value, environ, origin, where, secrecy).value
     if isinstance(value, Mapping):
-        return {k: _expand_tree(v, environ, origin, f"{where}.{k}") for k, v in value.items()}
+        return {k: _expand_tree(v, environ, origin, f"{where}.{k}", secrecy) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_tree(v, environ, origin, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_expand_tree(v, environ, origin, f"{where}[{i}]", secrecy) for i, v in enumerate(value)]
     return value
 
 
@@ -407,8 +434,9 @@ def _overrides(
 
 
 def _flatten_options(options: Mapping[str, Any], origin: str, where: str) -> dict[str, Any]:
-    """A ``config`` table, dotted keys (``"s3.addressing_style"``) made nested, the table
-    options checked to be tables and the number and boolean options converted."""
+    """A ``config`` table, dotted keys (``"s3.addressing_style"``) made nested and every
+    option checked as :data:`botwo._options.OPTIONS` says (a string converted where a
+    number or a boolean is expected); a ``null`` option is not set."""
     out: dict[str, Any] = {}
     for key, value in options.items():
         if not isinstance(key, str):
@@ -420,20 +448,21 @@ def _flatten_options(options: Mapping[str, Any], origin: str, where: str) -> dic
             raise _error(
                 origin, where, f"unknown botocore Config option {head!r}{hint}; see botocore.config.Config"
             )
+        if value is None:
+            continue
         if head in _TABLE_OPTIONS:
             if not rest and not isinstance(value, Mapping):
-                raise _error(origin, f"{where}.{head}", f"expected a table, got {_type_name(value)}")
+                expected = OPTIONS[head].expected
+                raise _error(origin, f"{where}.{head}", f"expected {expected}, got {type_name(value)}")
             _merge(out.setdefault(head, {}), _nest(rest, value) if rest else value, origin, f"{where}.{head}")
         elif rest:
             raise _error(origin, f"{where}.{key}", f"{head!r} is not a table option: write {head} = ...")
         else:
             out[head] = value
-    for path, kind in _OPTION_KINDS.items():
-        parent, _, leaf = path.rpartition(".")
-        table = out.get(parent) if parent else out
-        if isinstance(table, dict) and leaf in table:
-            table[leaf] = _convert(kind, table[leaf], origin, f"{where}.{path}")
-    return out
+    try:
+        return check_options(out, where)
+    except InvalidOption as err:
+        raise _error(origin, err.where, err.problem) from None
 
 
 def _merge(into: dict[str, Any], table: Mapping[str, Any], origin: str, where: str) -> None:
@@ -462,22 +491,22 @@ def _client_value(
     """A checked client field and where it came from."""
     source = "file" if not variables else "$" + ", $".join(variables)
     if field == "endpoint_url" and isinstance(value, str) and not _valid_endpoint(value):
-        # Not shown: an endpoint may hold user:password@.
-        raise _error(origin, where, "expected http(s)://host[:port] (the value is not shown)")
+        # Shown (a missing scheme is the usual mistake), but for any user:password@.
+        raise _error(origin, where, f"expected http(s)://host[:port], got {mask_userinfo(value)!r}")
     if field in _BOOL_FIELDS or field in _BOOL_OR_PATH_FIELDS:
         if isinstance(value, bool):
             return value, source
         if isinstance(value, str):
-            parsed = _parse_bool(value)
+            parsed = parse_bool(value)
             if parsed is not None:
                 return parsed, source
             if field in _BOOL_OR_PATH_FIELDS and value:
                 return value, source  # a CA bundle's path
         expected = "true, false or a CA bundle path" if field in _BOOL_OR_PATH_FIELDS else "true or false"
-        raise _error(origin, where, f"expected {expected}, got {_type_name(value)} {value!r}")
+        raise _error(origin, where, f"expected {expected}, got {type_name(value)} {value!r}")
     if not isinstance(value, str):
-        shown = "<hidden>" if field in SECRET_FIELDS else repr(value)
-        raise _error(origin, where, f"expected a string, got {_type_name(value)} {shown}")
+        shown = "<hidden>" if _secrecy(field) != "none" else repr(value)
+        raise _error(origin, where, f"expected a string, got {type_name(value)} {shown}")
     return value, source
 
 
@@ -490,7 +519,7 @@ def _client_settings(
 ) -> ClientSettings:
     where = f"clients.{name}"
     if not isinstance(table, Mapping):
-        raise _error(origin, where, f"expected a table of boto3.client options, got {_type_name(table)}")
+        raise _error(origin, where, f"expected a table of boto3.client options, got {type_name(table)}")
     options: dict[str, Any] = {}
     sources: dict[str, str] = {}
     config_options: dict[str, Any] = {}
@@ -501,13 +530,17 @@ def _client_settings(
             continue
         if field == "config":
             if not isinstance(raw, Mapping):
-                raise _error(origin, f"{where}.config", f"expected a table, got {_type_name(raw)}")
-            config_options = _flatten_options(
-                _expand_tree(raw, environ, origin, f"{where}.config"), origin, f"{where}.config"
-            )
+                raise _error(origin, f"{where}.config", f"expected a table, got {type_name(raw)}")
+            expanded_options = {
+                key: _expand_tree(value, environ, origin, f"{where}.config.{key}", _secrecy(str(key)))
+                for key, value in raw.items()
+            }
+            config_options = _flatten_options(expanded_options, origin, f"{where}.config")
             continue
         expanded = (
-            _expand(raw, environ, origin, f"{where}.{field}") if isinstance(raw, str) else _Expanded(raw, ())
+            _expand(raw, environ, origin, f"{where}.{field}", _secrecy(field))
+            if isinstance(raw, str)
+            else _Expanded(raw, ())
         )
         options[field], sources[field] = _client_value(
             field, expanded.value, expanded.variables, origin, f"{where}.{field}"
@@ -531,7 +564,7 @@ def _client_settings(
 
 def _copy_settings(table: Any, environ: Mapping[str, str], origin: str) -> CopyConfig:
     if not isinstance(table, Mapping):
-        raise _error(origin, "copy", f"expected a table of CopyConfig fields, got {_type_name(table)}")
+        raise _error(origin, "copy", f"expected a table of CopyConfig fields, got {type_name(table)}")
     for field in table:
         if field not in _COPY_FIELDS:
             raise _unknown(origin, "copy", field, _COPY_FIELDS)
@@ -551,8 +584,15 @@ def resolve(document: Any, environ: Mapping[str, str], origin: str = "<dict>") -
     Raises :class:`ConfigError` (:class:`RuleError` for a rule) whose message starts with
     ``origin`` and names the field as a dotted path.
     """
+    try:
+        return _resolve(document, environ, origin)
+    except RecursionError:  # the checks recurse once per level of nesting
+        raise _error(origin, "", _TOO_DEEP) from None
+
+
+def _resolve(document: Any, environ: Mapping[str, str], origin: str) -> Settings:
     if not isinstance(document, Mapping):
-        raise _error(origin, "", f"expected a table with 'clients' and 'mapping', got {_type_name(document)}")
+        raise _error(origin, "", f"expected a table with 'clients' and 'mapping', got {type_name(document)}")
     for field in document:
         if field not in _TOP_FIELDS:
             raise _unknown(origin, "", field, _TOP_FIELDS)
@@ -572,7 +612,7 @@ def resolve(document: Any, environ: Mapping[str, str], origin: str = "<dict>") -
     }
     mapping = document["mapping"]
     if not isinstance(mapping, list):
-        raise _error(origin, "mapping", f"expected a list of rules, got {_type_name(mapping)}")
+        raise _error(origin, "mapping", f"expected a list of rules, got {type_name(mapping)}")
     try:
         rules = parse_mapping(_expand_tree(mapping, environ, origin, "mapping"), list(clients))
     except RuleError as err:
@@ -603,10 +643,26 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the configuration file: {err}") from None
-    document: Any
+    try:
+        document = _parse(path, suffix, text)
+    except RecursionError:  # the parsers recurse once per level of nesting
+        raise ConfigError(f"{path}: {_TOO_DEEP}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: expected a table with 'clients' and 'mapping', got {type_name(document)}")
+    return document
+
+
+#: The most values a YAML file's aliases may expand to. A configuration has hundreds; a
+#: few hundred bytes of nested aliases (a "billion laughs") expand to billions, which
+#: every later walk over the document (checks, copies, ``to_json``) would pay for.
+YAML_EXPANSION_LIMIT = 100_000
+_SIZE_CAP = 10**15
+
+
+def _parse(path: Path, suffix: str, text: str) -> Any:
     if suffix == ".toml":
         try:
-            document = tomllib.loads(text)
+            return tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             message = str(err)
             found = _TOML_POSITION.search(message)
@@ -614,18 +670,12 @@ def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
                 raise ConfigError(f"{path}: invalid TOML: {message}") from None
             line, column = found.groups()
             raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {message[: found.start()]}") from None
-    elif suffix == ".json":
+    if suffix == ".json":
         try:
-            document = json.loads(text)
+            return json.loads(text)
         except json.JSONDecodeError as err:
             raise ConfigError(f"{path}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
-    else:
-        document = _read_yaml(path, text)
-    if not isinstance(document, dict):
-        raise ConfigError(
-            f"{path}: expected a table with 'clients' and 'mapping', got {_type_name(document)}"
-        )
-    return document
+    return _read_yaml(path, text)
 
 
 def _read_yaml(path: Path, text: str) -> Any:
@@ -633,14 +683,65 @@ def _read_yaml(path: Path, text: str) -> Any:
         import yaml
     except ImportError:
         raise ConfigError(f"{path}: reading YAML needs PyYAML: pip install 'botwo[yaml]'") from None
+    # yaml.safe_load, in its two steps: the node graph (where an alias is the node it
+    # names, so a graph of a few nodes can stand for billions of values), checked before
+    # it is made into Python values.
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:  # an empty file
+            return None
+        _check_aliases(path, node)
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
         raise ConfigError(f"{where}: invalid YAML: {err.problem or err}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: invalid YAML: {err}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_aliases(path: Path, root: Any) -> None:
+    """Refuse a YAML node graph that holds a cycle (an alias inside its own anchor) or
+    whose aliases expand to more than :data:`YAML_EXPANSION_LIMIT` values.
+
+    The expanded size of each node is counted once (memoised by node identity), so this
+    takes time linear in the file even when the expansion is exponential; a node met
+    again while it is being counted is a cycle.
+    """
+    import yaml
+
+    sizes: dict[int, int] = {}
+    counting: set[int] = set()
+    # (node, None): to count; (node, its children): they are counted, add them up.
+    stack: list[tuple[Any, list[Any] | None]] = [(root, None)]
+    while stack:
+        node, counted = stack.pop()
+        if counted is not None:
+            counting.discard(id(node))
+            # Capped, so that an exponential size stays a small int.
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in counted), _SIZE_CAP)
+            continue
+        if id(node) in sizes:
+            continue  # an alias of a node already counted
+        if id(node) in counting:
+            line = node.start_mark.line + 1
+            raise ConfigError(f"{path}: a YAML alias refers to itself (the anchor at line {line})")
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            sizes[id(node)] = 1
+            continue
+        counting.add(id(node))
+        stack.append((node, children))
+        stack.extend((child, None) for child in children)
+    # len(sizes) is the number of nodes: what the file holds without expanding an alias.
+    if sizes[id(root)] > max(YAML_EXPANSION_LIMIT, len(sizes)):
+        raise ConfigError(f"{path}: YAML aliases expand to more than {YAML_EXPANSION_LIMIT:,} values")
 
 
 def user_config_dir(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> Path:

@@ -20,7 +20,8 @@ from typing import Any, overload
 from botocore.credentials import Credentials
 
 from ._client import RoutingClient, client_class
-from ._config import SECRET_FIELDS, Settings, load
+from ._config import Settings, load
+from ._redact import SECRET_FIELDS
 from ._resource import service_resource
 from ._rules import Rule, parse_mapping
 from ._table import RuleTable

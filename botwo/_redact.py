@@ -3,7 +3,9 @@
 Every message, repr, log line and serializer that may hold a URL or a configured value
 goes through these functions: a URL's ``user:password@`` is taken out (the scheme, host,
 port and path stay as written), and known secret values are masked as ``****``. Pure
-functions over strings and plain data, so every caller gets the same answer.
+functions over strings and plain data, so every caller gets the same answer. Which values
+are secret is said here too: all of a :data:`SECRET_FIELDS` field, and the userinfo of a
+:data:`URL_FIELDS` field or a proxy (:func:`is_proxy_option`).
 
 Two readings of "a URL's userinfo", one for each kind of input:
 
@@ -25,19 +27,29 @@ from typing import Any
 
 __all__ = [
     "MASK",
+    "SECRET_FIELDS",
+    "URL_FIELDS",
     "hide_userinfo",
     "host_of",
+    "is_proxy_option",
+    "mask_userinfo",
     "redact",
     "safe_endpoint",
     "scrub_client_urls",
     "strip_userinfo",
     "url_passwords",
+    "userinfo_span",
 ]
 
 #: What a masked secret reads as.
 MASK = "****"
 #: The shortest value masked by :func:`redact`: shorter ones would mask ordinary text.
 _SHORTEST = 4
+#: The client fields whose whole value is a secret: never shown, logged or put in a message.
+SECRET_FIELDS = frozenset({"aws_secret_access_key", "aws_session_token"})
+#: The client fields that are URLs, whose ``user:password@`` is a secret; with the
+#: ``config`` table's proxies (:func:`is_proxy_option`), the only URLs botocore takes.
+URL_FIELDS = frozenset({"endpoint_url"})
 
 # A URL's userinfo anywhere in a text: "//" then anything but "/" or a space, "@" ends it
 # (the last "@" before the path: a password may itself hold "@"). Not \s: in Python it
@@ -59,6 +71,27 @@ def _split_userinfo(url: str) -> tuple[str, str, str]:
     start = match.end() if (match := _AUTHORITY.match(url)) else 0  # no "@" in a scheme
     end = url.rindex("@") + 1
     return url[:start], url[start:end], url[end:]
+
+
+def is_proxy_option(name: str) -> bool:
+    """Whether a ``config`` option, as a document writes it, holds proxy URLs:
+    ``proxies`` (a table of them) or a dotted ``proxies.<scheme>``."""
+    return name == "proxies" or name.startswith("proxies.")
+
+
+def userinfo_span(url: str) -> tuple[int, int]:
+    """Where in ``url`` the ``user:password@`` that :func:`strip_userinfo` takes out starts
+    and ends (an empty span when there is none)."""
+    before, userinfo, _ = _split_userinfo(url)
+    return len(before), len(before) + len(userinfo)
+
+
+def mask_userinfo(url: str) -> str:
+    """One URL with its ``user:password@`` shown as ``****@``: what :func:`strip_userinfo`
+    takes out, marked, so a message can show the URL as written but for its secret
+    (``http://u:p@bad_host`` gives ``http://****@bad_host``). Never raises."""
+    before, userinfo, after = _split_userinfo(url)
+    return before + MASK + "@" + after if userinfo else url
 
 
 def strip_userinfo(url: str) -> str:
@@ -117,8 +150,8 @@ def scrub_client_urls(table: Mapping[str, Any]) -> dict[str, Any]:
     touched (a profile name may hold ``@``). Values that are not strings stay as they are.
     """
     out = dict(table)
-    if "endpoint_url" in out:
-        out["endpoint_url"] = _strip(out["endpoint_url"])
+    for field in URL_FIELDS & out.keys():
+        out[field] = _strip(out[field])
     config = out.get("config")
     if isinstance(config, Mapping):
         out["config"] = {name: _scrub_option(name, value) for name, value in config.items()}
@@ -127,9 +160,11 @@ def scrub_client_urls(table: Mapping[str, Any]) -> dict[str, Any]:
 
 def _scrub_option(name: str, value: Any) -> Any:
     """A botocore Config option of a document, its proxy URLs without userinfo."""
-    if name == "proxies" and isinstance(value, Mapping):
+    if not is_proxy_option(name):
+        return value
+    if isinstance(value, Mapping):
         return {scheme: _strip(url) for scheme, url in value.items()}
-    return _strip(value) if name.startswith("proxies.") else value
+    return _strip(value)
 
 
 def _strip(value: Any) -> Any:

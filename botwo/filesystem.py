@@ -64,9 +64,9 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("botwo.filesystem needs fsspec: pip install 'botwo[fsspec]'") from err
 
 from ._client import RoutingClient
-from ._config import SECRET_FIELDS, Settings, load
+from ._config import Settings, load
 from ._factory import from_settings
-from ._redact import safe_endpoint, scrub_client_urls
+from ._redact import SECRET_FIELDS, safe_endpoint, scrub_client_urls
 from ._s3 import MAX_DELETE_KEYS, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MISSING
 from ._values import CopyConfig
 from .errors import ConfigError, served

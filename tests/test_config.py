@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +184,7 @@ def test_the_copy_table_is_a_copy_config() -> None:
         ),
         (
             {"clients": {"s3": {"config": {"retries": {"mode": "sometimes"}}}}},
-            r"clients.s3.config: not valid botocore Config options",
+            r"clients.s3.config.retries.mode: expected one of legacy, standard, adaptive, got 'sometimes'$",
         ),
         (
             {"clients": {"s3": {"config": {"s3": {"addressing_style": "path"}, "s3.addressing_style": 1}}}},
@@ -380,6 +382,79 @@ def test_yaml_errors_point_at_the_line(tmp_path: Path) -> None:
     assert line >= 6
 
 
+# Nine levels of nine aliases: a few hundred bytes that expand to 9**9 values.
+BILLION_LAUGHS = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{b}: &{b} [{','.join([f'*{a}'] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BILLION_LAUGHS, r"c\.yaml: YAML aliases expand to more than 100,000 values$"),
+        ("a: &x [*x]\n", r"c\.yaml: a YAML alias refers to itself \(the anchor at line 1\)$"),
+        (
+            "a: &x {<<: *x}\n",
+            r"c\.yaml: a YAML alias refers to itself \(the anchor at line 1\)$",
+        ),  # merge key
+        (
+            "clients: {s3: {}}\nmapping: &m\n  - {bucket_name: '*', client: s3, fallback: [*m]}\n",
+            r"c\.yaml: a YAML alias refers to itself \(the anchor at line 2\)$",
+        ),
+    ],
+)
+def test_hostile_yaml_is_refused_quickly(tmp_path: Path, text: str, message: str) -> None:
+    assert len(text.encode()) < 500
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=message):
+        read_file(path)
+    with pytest.raises(ConfigError, match=message):
+        botwo.load_config(path)
+    assert time.perf_counter() - started < 1
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("c.toml", "clients = {}\nmapping = DEEP\n"),
+        ("c.json", '{"clients": {}, "mapping": DEEP}'),
+        ("c.yaml", "mapping: DEEP\n"),
+    ],
+)
+def test_a_file_nested_too_deeply_is_named(tmp_path: Path, name: str, template: str) -> None:
+    # Every parser recurses once per level: 10,000 brackets are a RecursionError inside it.
+    path = tmp_path / name
+    path.write_text(template.replace("DEEP", "[" * 10_000 + "]" * 10_000))
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: nested too deeply"):
+        read_file(path)
+
+
+def test_a_document_nested_too_deeply_is_named() -> None:
+    deep: list[Any] = []
+    for _ in range(10_000):
+        deep = [deep]
+    with pytest.raises(ConfigError, match=r"^test\.toml: nested too deeply"):
+        _resolve(_one_client({"config": {"client_context_params": {"x": deep}}}))
+
+
+def test_yaml_aliases_within_reason_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "clients:\n"
+        "  a: &minio {endpoint_url: 'http://127.0.0.1:9000', config: {s3: {addressing_style: path}}}\n"
+        "  b: *minio\n"
+        "  c: {<<: *minio, region_name: eu-west-1}\n"
+        "mapping: [{bucket_name: '*', client: a}]\n"
+        "copy: {part_size: &mib8 8388608, concurrency: 2}\n"
+    )
+    settings = botwo.load_config(path)
+    assert settings.clients["a"].options == settings.clients["b"].options
+    assert settings.clients["c"].options["region_name"] == "eu-west-1"
+    assert settings.clients["c"].config_options == {"s3": {"addressing_style": "path"}}
+
+
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope.toml: no such configuration file"):
         botwo.load_config(tmp_path / "nope.toml")
@@ -482,7 +557,10 @@ def test_a_number_or_boolean_that_is_not_one_is_named(document: dict[str, Any], 
     [
         ({"s3": "path"}, r"^test.toml: clients.a.config.s3: expected a table, got string$"),
         ({"retries": 3}, r"clients.a.config.retries: expected a table, got int"),
-        ({"proxies": "http://u:pa55@proxy"}, r"clients.a.config.proxies: expected a table, got string$"),
+        (
+            {"proxies": "http://u:pa55@proxy"},
+            r"clients.a.config.proxies: expected a table of scheme or scheme://host -> proxy URL, got str",
+        ),
         ({"proxies_config": "x"}, r"clients.a.config.proxies_config: expected a table"),
         ({"client_context_params": "x"}, r"clients.a.config.client_context_params: expected a table"),
         ({"s3.addressing_style": "path", "s3": "x"}, r"clients.a.config.s3: expected a table"),
@@ -503,25 +581,29 @@ def test_table_options_must_be_tables(config: dict[str, Any], message: str) -> N
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "shown"),
     [
-        "localhost:9000",
-        "htp//user:pa55word@host",
-        "ftp://user:pa55word@host",
-        "http://user:pa55word@host:port",
-        "http://user:pa55word@[::1",
-        "http://user:pa55word@bad_host",
-        "",
+        ("localhost:9000", "'localhost:9000'"),
+        ("127.0.0.1:9000", "'127.0.0.1:9000'"),
+        ("htp//user:pa55word@host", "'****@host'"),
+        ("ftp://user:pa55word@host", "'ftp://****@host'"),
+        ("http://user:pa55word@host:port", "'http://****@host:port'"),
+        ("http://user:pa55word@[::1", "'http://****@[::1'"),
+        ("http://user:pa55word@bad_host", "'http://****@bad_host'"),
+        ("http://user:pa55@word@bad_host", "'http://****@bad_host'"),
+        ("", "''"),
     ],
 )
-def test_an_invalid_endpoint_is_named_without_its_value(url: str) -> None:
-    expected = r"^test.toml: clients.a.endpoint_url: expected http\(s\)://host\[:port\]"
-    with pytest.raises(ConfigError, match=expected) as info:
+def test_an_invalid_endpoint_is_shown_without_its_password(url: str, shown: str) -> None:
+    expected = r"^test.toml: clients.a.endpoint_url: expected http\(s\)://host\[:port\], got "
+    with pytest.raises(ConfigError, match=expected + re.escape(shown) + "$") as info:
         _resolve(_one_client({"endpoint_url": url}))
-    assert "pa55word" not in str(info.value)
+    assert "pa55" not in str(info.value) and "user" not in str(info.value)
     override = {"BOTWO_CLIENT_A_ENDPOINT_URL": url}
-    with pytest.raises(ConfigError, match=r"clients.a.endpoint_url \(from BOTWO_CLIENT_A_ENDPOINT_URL\)"):
+    from_override = r"clients.a.endpoint_url \(from BOTWO_CLIENT_A_ENDPOINT_URL\)"
+    with pytest.raises(ConfigError, match=from_override) as info:
         _resolve(_one_client({}), override)
+    assert str(info.value).endswith(f"got {shown}")
 
 
 @pytest.mark.parametrize(
@@ -577,6 +659,90 @@ def test_client_settings_do_not_pickle_their_secrets() -> None:
     with pytest.raises(TypeError, match=r"ClientSettings \('lakefs'\) cannot be pickled.*botwo.Settings"):
         pickle.dumps(settings.clients["lakefs"])
     assert SECRET.encode() not in pickle.dumps(settings)
+
+
+#: Every place a secret can be written: a field's dotted name -> a client table with the
+#: secret there. The URLs' user:password@ (both parts) is a secret, as botwo._redact says.
+SECRET_PLACES: dict[str, Callable[[str], dict[str, Any]]] = {
+    "aws_secret_access_key": lambda v: {"aws_access_key_id": "AKIAI0", "aws_secret_access_key": v},
+    "aws_session_token": lambda v: {"aws_session_token": v},
+    "endpoint_url": lambda v: {"endpoint_url": f"http://user:{v}@127.0.0.1:9"},
+    "endpoint_url ": lambda v: {"endpoint_url": f"http://{v}:pw@127.0.0.1:9"},  # the user part
+    "config.proxies.https": lambda v: {"config": {"proxies": {"https": f"http://pu:{v}@10.0.0.1:3128"}}},
+    "config.proxies.http": lambda v: {"config": {"proxies.http": f"pu:{v}@10.0.0.2:3128"}},
+    "config.proxies.http://s3.example.com": lambda v: {
+        "config": {"proxies": {"http://s3.example.com": f"//pu:{v}@10.0.0.3:3128"}}
+    },
+}
+#: Text that is in no message, repr or serialization, whatever the secret around it.
+SECRET_TEXT = ("s3cr3t", "LITERALSECRET111", "WORDSECRET222", "ENVSECRET333")
+
+
+@pytest.mark.parametrize("place", SECRET_PLACES)
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "${LITERALSECRET111-x}",  # a literal secret that holds "${": not a reference
+        "s3cr3t${LITERALSECRET111-x}",
+        "s3cr3t${WORDSECRET222}",  # well formed, but not the whole secret: a literal too
+        "${WORDSECRET222}s3cr3t",
+        "s3cr3t:${WORDSECRET222}",  # after a ":" of the password, not the user's
+    ],
+)
+def test_a_bad_reference_in_a_secret_is_not_shown(place: str, secret: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        _resolve(_one_client(SECRET_PLACES[place](secret)), {})
+    message = str(info.value)
+    assert message.startswith(f"test.toml: clients.a.{place.strip()}: ")
+    assert "(not shown: a secret" in message
+    for text in (message, repr(info.value)):
+        assert not any(secret in text for secret in SECRET_TEXT), text
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"aws_secret_access_key": "${SECRET}"}, r"aws_secret_access_key: \$\{SECRET\} is not set"),
+        ({"endpoint_url": "http://${USER}:p@h"}, r"endpoint_url: \$\{USER\} is not set"),
+        ({"endpoint_url": "http://u:${PASSWORD}@h"}, r"endpoint_url: \$\{PASSWORD\} is not set"),
+        ({"endpoint_url": "http://u:p@${HOST}"}, r"endpoint_url: \$\{HOST\} is not set"),
+        ({"endpoint_url": "http://u:p@${1HOST}"}, r"endpoint_url: \$\{1HOST\} is not a variable reference"),
+        ({"config": {"proxies.https": "${PROXY}"}}, r"config.proxies.https: \$\{PROXY\} is not set"),
+    ],
+)
+def test_a_reference_that_is_a_whole_secret_or_outside_it_is_named(
+    table: dict[str, Any], message: str
+) -> None:
+    # Written the way a reference to a secret is written, or in a URL's host: no secret.
+    with pytest.raises(ConfigError, match=message):
+        _resolve(_one_client(table), {})
+
+
+@pytest.mark.parametrize("place", SECRET_PLACES)
+@pytest.mark.parametrize(
+    "written",
+    ["s3cr3t$${LITERALSECRET111-x}", "s3cr3t-${ENVSECRET}", "s3cr3tPLAIN"],
+)
+def test_a_secret_is_in_no_repr_nor_serialization(
+    place: str, written: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fsspec
+
+    monkeypatch.setenv("ENVSECRET", "ENVSECRET333")
+    document = _one_client(SECRET_PLACES[place](written))
+    settings = botwo.load_config(document)
+    s3 = botwo.client("s3", config=settings)
+    fs = fsspec.filesystem("botwo", config=document)
+    shown = [
+        repr(settings),
+        repr(settings.clients["a"]),
+        str(settings.clients["a"].describe()),
+        repr(s3),
+        s3._repr_html_(),
+        fs.to_json(include_password=False),
+    ]
+    for text in shown:
+        assert not any(secret in text for secret in SECRET_TEXT), text
 
 
 def test_settings_pickle_as_the_document(monkeypatch: pytest.MonkeyPatch) -> None:

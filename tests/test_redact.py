@@ -16,11 +16,14 @@ from botwo import _check
 from botwo._redact import (
     MASK,
     hide_userinfo,
+    is_proxy_option,
+    mask_userinfo,
     redact,
     safe_endpoint,
     scrub_client_urls,
     strip_userinfo,
     url_passwords,
+    userinfo_span,
 )
 
 # Userinfo as people write it, encoded or not: "@", ":", "/", "%", "?", "#", "[" included.
@@ -42,6 +45,34 @@ def test_a_urls_password_never_shows(user: str, password: str, host: str, port: 
     assert safe_endpoint(url) in (f"https://{kept}", "(invalid URL)")  # "[" without "]"
     assume(":" not in user)
     assert password in url_passwords(url)
+
+
+@given(user=userinfo, password=userinfo, host=hosts, port=ports)
+def test_a_masked_url_keeps_all_but_its_userinfo(user: str, password: str, host: str, port: int) -> None:
+    kept = f"{host}:{port}/path"
+    # Not "//..." nor "scheme://...": those are URLs with an authority of their own.
+    assume("//" not in user and not password.startswith("//"))
+    for url, shown in (
+        (f"https://{user}:{password}@{kept}", f"https://{MASK}@{kept}"),
+        (f"{user}:{password}@{kept}", f"{MASK}@{kept}"),  # a proxy as botocore takes it
+    ):
+        assert mask_userinfo(url) == shown
+    assert mask_userinfo(f"https://{kept}") == f"https://{kept}"
+
+
+@given(user=userinfo, password=userinfo, host=hosts, port=ports)
+def test_the_userinfo_span_is_what_strip_userinfo_takes_out(
+    user: str, password: str, host: str, port: int
+) -> None:
+    for url in (f"https://{user}:{password}@{host}:{port}/p", f"{user}:{password}@{host}:{port}", host):
+        start, end = userinfo_span(url)
+        assert url[:start] + url[end:] == strip_userinfo(url)
+        assert mask_userinfo(url) == (url[:start] + MASK + "@" + url[end:] if end > start else url)
+
+
+def test_proxy_options_are_the_proxies_table_and_its_dotted_names() -> None:
+    assert is_proxy_option("proxies") and is_proxy_option("proxies.https")
+    assert not is_proxy_option("proxies_config") and not is_proxy_option("proxies_config.proxy_ca_bundle")
 
 
 @given(user=userinfo, password=userinfo, port=ports)
@@ -69,6 +100,7 @@ def test_garbage_never_raises(text: str) -> None:
     assert isinstance(strip_userinfo(text), str)
     assert isinstance(safe_endpoint(text), str)
     assert isinstance(hide_userinfo(text), str)
+    assert isinstance(mask_userinfo(text), str)
     assert isinstance(url_passwords(text), set)
 
 
