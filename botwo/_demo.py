@@ -455,6 +455,25 @@ def _start_servers(out: _Out, servers: dict[str, Any]) -> None:
         )
 
 
+def _show_credentials_checked(out: _Out, servers: dict[str, Any]) -> None:
+    """Each server refuses the other's secret, as two real services would."""
+    from botocore.exceptions import ClientError
+
+    lakefs, s3 = servers["lakefs"], servers["s3"]
+    wrong = lakefs.client(aws_secret_access_key=s3.secret_key)
+    try:
+        wrong.list_buckets()
+    except ClientError as err:
+        code = err.response["Error"]["Code"]
+        status = err.response["ResponseMetadata"]["HTTPStatusCode"]
+        out.line(f"   lakefs's access key with s3's secret: {code} (HTTP {status})")
+        out.check(code == "SignatureDoesNotMatch", f"a wrong secret was refused with {code}")
+    else:
+        out.check(False, "the lakefs server accepted the s3 server's secret")
+    finally:
+        wrong.close()
+
+
 def _create_buckets(out: _Out, plain: dict[str, Any]) -> None:
     for name, buckets in SETUP.items():
         for bucket in buckets:
@@ -470,6 +489,7 @@ def _scenario(out: _Out, servers: dict[str, Any]) -> None:
     plain = {name: server.client() for name, server in servers.items()}
     s3: Any = None
     try:
+        _show_credentials_checked(out, servers)
         _create_buckets(out, plain)
         s3 = botwo.client({"s3": plain["s3"], "lakefs": plain["lakefs"]}, MAPPING)
         demo = _Demo(out, servers, plain, s3)

@@ -12,11 +12,18 @@ for one byte of it; a ranged GET here reads only its range, as on S3, so that a 
 that starts at a Parquet footer pays for the footer, not for the file. Anything else is
 moto's own behaviour. If moto's internals are not what this expects, the server runs
 unchanged.
+
+Given credentials in its environment (:data:`botwo._moto_auth.ENV_ACCESS_KEY` and
+``ENV_SECRET_KEY``, as :class:`botwo.testing.LocalS3Server` passes them), the server
+accepts only those, as S3 would (:mod:`botwo._moto_auth`); that part never runs
+unchanged: a moto that cannot check them stops the server. Without them it accepts any
+credentials, as moto alone does.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 from typing import Any
@@ -149,6 +156,12 @@ def _untruncate(backend: Any, bucket_name: str, kwargs: dict[str, Any], answer: 
 
 def main() -> None:
     _patch()
+    from ._moto_auth import ENV_ACCESS_KEY, ENV_SECRET_KEY, enable
+
+    # Out of the environment as soon as read: nothing this process starts inherits them.
+    access_key, secret_key = os.environ.pop(ENV_ACCESS_KEY, ""), os.environ.pop(ENV_SECRET_KEY, "")
+    if access_key or secret_key:
+        enable(access_key, secret_key)
     from moto.server import main as moto_main
 
     moto_main(sys.argv[1:])

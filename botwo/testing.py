@@ -1,8 +1,10 @@
 """Local S3 servers on loopback, for the demo, the examples and your own tests.
 
 Each :class:`LocalS3Server` is one ``moto`` server *process* (servers inside one process
-would share one store), on a free loopback port, with its own credentials; version
-listings page by ``key-marker`` as S3's do (see :mod:`botwo._moto_server`)::
+would share one store), on a free loopback port, with its own credentials, and it
+accepts no others: a wrong secret fails with ``SignatureDoesNotMatch``, an unknown
+access key with ``InvalidAccessKeyId`` (see :mod:`botwo._moto_auth`); version listings
+page by ``key-marker`` as S3's do (see :mod:`botwo._moto_server`)::
 
     from botwo.testing import LocalS3Server
 
@@ -38,7 +40,7 @@ def _free_port() -> int:
 
 
 class LocalS3Server:
-    """One moto S3 server process on 127.0.0.1 with its own credentials."""
+    """One moto S3 server process on 127.0.0.1 that accepts only its own credentials."""
 
     def __init__(
         self,
@@ -68,7 +70,16 @@ class LocalS3Server:
             import moto.server  # noqa: F401
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise RuntimeError("the local S3 servers need moto's server: pip install 'botwo[demo]'") from err
-        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+        from ._moto_auth import ENV_ACCESS_KEY, ENV_SECRET_KEY
+
+        # The credentials go in the environment, which other users cannot read (a command
+        # line they can); the server accepts only these (see botwo._moto_auth).
+        env = {
+            **os.environ,
+            "MOTO_ALLOW_NONEXISTENT_REGION": "true",
+            ENV_ACCESS_KEY: self.access_key,
+            ENV_SECRET_KEY: self.secret_key,
+        }
         for attempt in range(3):
             self.port = _free_port()
             self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server

@@ -204,9 +204,10 @@ def _error_xml(code: str) -> bytes:
 def stub_s3(answers: dict[tuple[str, str], int], default: tuple[int, str]) -> Iterator[str]:
     """An HTTP server that answers S3 requests with fixed statuses.
 
-    moto accepts any signature, so a rejected secret or credentials that may not list
-    buckets are played by this stub: ``answers`` maps (method, path) to a status (HEAD
-    and 200 answers have no body); anything else gets ``default`` (status, error code).
+    The local servers hold one user that may do anything, so credentials that may not
+    list buckets are played by this stub: ``answers`` maps (method, path) to a status
+    (HEAD and 200 answers have no body); anything else gets ``default`` (status, error
+    code).
     """
 
     class Handler(BaseHTTPRequestHandler):
@@ -265,21 +266,33 @@ def test_check_ok_shows_every_client_and_no_secret(cli: Cli) -> None:
         assert server.secret_key not in result.out + result.err
 
 
-def test_check_names_the_client_whose_secret_is_rejected(cli: Cli) -> None:
-    wrong = "wrong-secret-value-1234"
-    tables = cli.tables()
-    with stub_s3({}, default=(403, "SignatureDoesNotMatch")) as endpoint:
-        tables["lake"]["endpoint_url"] = endpoint
-        cli.config = cli.write(tables, MAPPING, "wrong.toml")
+@pytest.mark.parametrize(
+    ("field", "wrong", "code"),
+    [
+        ("aws_secret_access_key", "wrong-secret-value-1234", "SignatureDoesNotMatch"),
+        ("aws_access_key_id", "AKUNKNOWNKEY0001", "InvalidAccessKeyId"),
+    ],
+)
+def test_check_names_the_client_whose_credentials_are_rejected(
+    cli: Cli, field: str, wrong: str, code: str
+) -> None:
+    # The real lake server: it refuses what S3 would refuse.
+    if field == "aws_secret_access_key":
         cli.env["LAKE_SECRET"] = wrong
-        result = cli.run("check")
+    else:
+        tables = cli.tables()
+        tables["lake"][field] = wrong
+        cli.config = cli.write(tables, MAPPING, "wrong.toml")
+    result = cli.run("check")
     assert result.code == 1, result
     lake = next(line for line in result.out.splitlines() if line.strip().startswith("lake "))
-    assert "FAIL" in lake and "credentials rejected (SignatureDoesNotMatch)" in lake
+    assert "FAIL" in lake and f"credentials rejected ({code})" in lake
     s3 = next(line for line in result.out.splitlines() if line.strip().startswith("s3 "))
     assert " ok " in s3
     assert result.out.splitlines()[-1].startswith("FAILED: 2 clients (1 failed: lake), 4 rules")
-    assert wrong not in result.out + result.err
+    assert cli.servers["lake"].secret_key not in result.out + result.err
+    if field == "aws_secret_access_key":
+        assert wrong not in result.out + result.err
 
 
 def test_check_fails_on_an_unreachable_endpoint(cli: Cli) -> None:
