@@ -564,7 +564,11 @@ def _presign_v4(signature_version: Any = None, **_: Any) -> str | None:
     if not getattr(_presigning_v4, "on", False) or not isinstance(signature_version, str):
         return None
     base = signature_version.removesuffix("-query")
-    return "s3v4" if base in ("s3", "s3v4") else signature_version  # v4a, S3 Express: kept
+    if base.startswith(("v4a", "s3v4a", "v4-s3express")):
+        return None  # signs the query already; botocore's own handlers choose it
+    # SigV2 ("s3") or SigV4 in any spelling ("v4" from the endpoint rules): S3's SigV4,
+    # as botocore's set_operation_specific_signer makes it for S3 (unsigned payload).
+    return "s3v4" if base == "s3" or base.startswith(("v4", "s3v4")) else None
 
 
 @functools.cache

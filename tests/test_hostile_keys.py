@@ -130,6 +130,9 @@ def test_a_presigned_listing_of_one_tenant_signs_its_prefix(world: Any, backends
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and query["prefix"] == ["t1/"]
     status, body = _get(url)
     assert status == 200 and b"t1/mine.txt" in body and b"t2/" not in body
+    # Edited into the other tenant's prefix, the signature no longer matches.
+    status, body = _get(url.replace("prefix=t1%2F", "prefix=t2%2F"))
+    assert status == 403 and b"t2/secret.txt" not in body
     # A call that rewrites nothing in its query keeps the client's own signature version.
     plain = s3.generate_presigned_url("get_object", Params={"Bucket": "t1", "Key": "mine.txt"})
     assert "Signature=" in plain and "X-Amz-Algorithm" not in plain
