@@ -315,6 +315,64 @@ def test_ls_never_prints_an_endpoint_password(cli: Cli) -> None:
     assert "127.0.0.1:1" in result.err and "pa55word" not in result.out + result.err
 
 
+def test_errors_end_with_the_client_that_failed(cli: Cli, run_main: Callable[..., Result]) -> None:
+    tables = cli.tables()
+    with stub_s3({}, default=(403, "SignatureDoesNotMatch")) as endpoint:
+        tables["lake"]["endpoint_url"] = endpoint
+        rejected = run_main("ls", "s3://example-old-bucket/", config=cli.write(tables, MAPPING, "wrong.toml"))
+    assert rejected.code == 1, rejected
+    assert rejected.err.startswith("fatal error: An error occurred (SignatureDoesNotMatch)"), rejected
+    assert rejected.err.endswith(" [client 'lake']\n"), rejected
+    tables = cli.tables()
+    tables["lake"]["endpoint_url"] = f"http://127.0.0.1:{_closed_port()}"
+    tables["lake"]["config"] = {"connect_timeout": 1, "retries": {"total_max_attempts": 1}}
+    gone = cli.write(tables, MAPPING, "gone.toml")
+    unreachable = run_main("ls", "s3://data/", config=gone)  # a merged listing: s3 answers, lake not
+    assert unreachable.code == 1, unreachable
+    assert unreachable.err.startswith("fatal error: Could not connect to the endpoint URL"), unreachable
+    assert unreachable.err.endswith(" [client 'lake']\n"), unreachable
+    buckets = run_main("ls", config=gone)
+    assert buckets.code == 1 and buckets.err.endswith(" [client 'lake']\n"), buckets
+    (cli.directory / "f.txt").write_text("f")
+    upload = run_main("cp", "f.txt", "s3://example-old-bucket/f.txt", config=gone)
+    assert upload.code == 1 and upload.err.startswith("upload failed: ./f.txt to s3://example-old-bucket/f.txt")
+    assert upload.err.endswith(" [client 'lake']\n"), upload
+
+
+def test_a_key_a_bulk_delete_could_not_delete_names_its_client(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = cli.tables()
+    tables["lake"]["endpoint_url"] = f"http://127.0.0.1:{_closed_port()}"
+    tables["lake"]["config"] = {"connect_timeout": 1, "retries": {"total_max_attempts": 1}}
+    for name in ("S3_SECRET", "LAKE_SECRET"):
+        os.environ[name] = cli.env[name]  # restored after the test (conftest)
+    s3 = botwo.client("s3", config=cli.write(tables, MAPPING, "gone.toml"))
+    _put(cli.backend("s3"), "data", "kept/a", b"x")
+    report = _cli.Reporter()
+    # One request per backend: s3's part is deleted, lake's fails and says whose it was.
+    _cli._delete_batch(s3, "data", ["kept/a", "raw/b"], report)
+    captured = capsys.readouterr()
+    assert captured.out == "delete: s3://data/kept/a\n"
+    assert captured.err.startswith("delete failed: s3://data/raw/b An error occurred (ServiceUnavailable)")
+    assert captured.err.endswith(" [client 'lake']\n"), captured.err
+
+
+def test_cp_of_a_missing_key_says_so_as_aws_does(run_main: Callable[..., Result]) -> None:
+    # aws s3 cp's own words for a missing source (its HeadObject answers a bare 404).
+    missing = run_main("cp", "s3://example-old-bucket/dir/nope.txt", "here.txt")
+    assert missing.code == 1
+    assert missing.err == (
+        "fatal error: An error occurred (404) when calling the HeadObject operation: "
+        "Key \"dir/nope.txt\" does not exist [client 'lake']\n"
+    )
+    streamed = run_main("cp", "s3://data/nope.txt", "-")
+    assert streamed.err == (
+        "fatal error: An error occurred (404) when calling the HeadObject operation: "
+        "Key \"nope.txt\" does not exist [client 's3']\n"
+    )
+
+
 def test_reason_takes_userinfo_out_of_urls() -> None:
     from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import EndpointConnectionError
