@@ -411,18 +411,20 @@ def test_check_lints_shadowed_rules_and_unreached_buckets(cli: Cli) -> None:
     mapping = [
         {"bucket_name": "logs-*", "client": "s3"},
         {"bucket_name": "logs-2024", "client": "lake"},  # never matches
+        {"bucket_name": "tmp-*", "client": "lake"},
         *MAPPING,
     ]
     cli.config = cli.write(cli.tables(), mapping, "lint.toml")
     cli.backend("lake").create_bucket(Bucket="stray-repo")
+    cli.backend("s3").create_bucket(Bucket="logs-2024")  # where logs-2024 really goes
     result = cli.run("check", "--strict")
     assert result.code == 1, result  # warnings only: 1 because of --strict
     problems = result.out.split("problems:")[1]
     assert "warning  mapping[1] ({'bucket_name': 'logs-2024', 'client': 'lake'}) can never match" in problems
     assert "client 'lake' has 1 bucket(s) that no rule reaches: stray-repo" in problems
-    assert "note     mapping[0]: bucket_name 'logs-*' matches no existing bucket on client 's3'" in problems
+    assert "note     mapping[2]: bucket_name 'tmp-*' matches no existing bucket on client 'lake'" in problems
     assert result.out.splitlines()[-1].startswith(
-        "FAILED (--strict): 2 clients, 6 rules; 0 errors, 2 warnings"
+        "FAILED (--strict): 2 clients, 7 rules; 0 errors, 2 warnings"
     )
 
 
@@ -899,7 +901,65 @@ def test_lint_notes_globs_and_reports_warnings() -> None:
         "lake": _check.Probe("lake", False, "unreachable"),
     }
     problems = _check.lint(routing.rules, probes, routing.route, caught)
-    assert [(p.severity, p.rules) for p in problems] == [("warning", (1,)), ("note", (0,))]
+    # logs-1 goes through logs-* (its own rule never matches), to s3, which has no logs-1.
+    assert [(p.severity, p.rules) for p in problems] == [("error", (0,)), ("warning", (1,)), ("note", (0,))]
     report = _check.Report("x", {"s3": {}, "lake": {}}, probes, routing.rules, tuple(problems))
     assert report.exit_code == 1 and report.rule_status(1) == "warning"
     assert _redact.redact("key=s3cr3t!", ["s3cr3t!"]) == "key=****"
+
+
+def test_lint_checks_the_rest_of_a_split_bucket() -> None:
+    # sales/eu/ goes to lake, every other key of sales to s3's bucket sales, which is not there.
+    mapping = [
+        {"bucket_name": "sales", "prefix": "eu/", "client": "lake", "mapped_bucket_name": "sales-eu"},
+        {"bucket_name": "tmp-*", "client": "lake"},
+        {"bucket_name": "tmp-1", "prefix": "x/", "client": "s3"},  # tmp-1/x/ never matches
+        {"bucket_name": "*", "client": "s3"},
+    ]
+    routing, caught = _routing(mapping)
+    assert _check.literal_routes(routing.rules, routing.route) == [
+        ("sales", 0, 0),
+        ("sales", 3, 0),
+        ("tmp-1", 1, 2),
+    ]
+    probes = {
+        "s3": _check.Probe("s3", True, "", frozenset({"other"})),
+        "lake": _check.Probe("lake", True, "", frozenset({"sales-eu"})),
+    }
+    problems = _check.lint(routing.rules, probes, routing.route, caught)
+    errors = [(p.message, p.rules) for p in problems if p.severity == "error"]
+    assert errors == [
+        (
+            "mapping[3]: bucket 'sales' (named by mapping[0]) goes through this rule, and "
+            "its target bucket 'sales' does not exist on client 's3'",
+            (3,),
+        ),
+        (
+            "mapping[1]: bucket 'tmp-1' (named by mapping[2]) goes through this rule, and "
+            "its target bucket 'tmp-1' does not exist on client 'lake'",
+            (1,),
+        ),
+    ]
+    # Scoped credentials: head_bucket is asked for those buckets too.
+    assert _check.probe_targets(routing.rules, routing.route) == {
+        "lake": {"sales-eu", "tmp-1"},
+        "s3": {"sales", "tmp-1"},
+    }
+
+
+def test_check_finds_the_missing_rest_of_a_split_bucket(cli: Cli, run_main: Callable[..., Result]) -> None:
+    cli.backend("lake").create_bucket(Bucket="sales")
+    mapping = [
+        {"bucket_name": "sales", "prefix": "eu/", "client": "lake", "key_prefix": "main/"},
+        {"bucket_name": "*", "client": "s3"},
+    ]
+    config = cli.write(cli.tables(), mapping, "split.toml")
+    result = run_main("check", config=config)
+    assert result.code == 1, result
+    assert (
+        "error    mapping[1]: bucket 'sales' (named by mapping[0]) goes through this rule, "
+        "and its target bucket 'sales' does not exist on client 's3'" in result.out
+    ), result
+    assert result.out.splitlines()[-1].startswith("FAILED: 2 clients, 2 rules; 1 error"), result
+    listed = run_main("ls", "s3://sales/", config=config)  # what the error foretold
+    assert listed.code == 1 and "(NoSuchBucket)" in listed.err and "[client 's3']" in listed.err
