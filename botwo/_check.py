@@ -20,7 +20,8 @@ Theory of operation
    client (error; on a fallback client, a warning),
    buckets that exist on a backend and that no rule reaches (warning), glob rules that
    match no existing bucket (note).
-5. **Report**: a client table, the rule table, the problems and a summary line; or JSON.
+5. **Report**: a client table (each endpoint with where it came from, as for the
+   secrets), the rule table, the problems and a summary line; or JSON.
    Exit 1 when a probe failed or there is an error (or, with ``--strict``, a warning).
 
 No secret is ever printed: client summaries come from :meth:`ClientSettings.describe`,
@@ -389,7 +390,7 @@ class Report:
         client_rows = [
             (
                 name,
-                summary.get("endpoint_url", ""),
+                _endpoint_cell(summary),
                 summary.get("credentials", ""),
                 self.probes[name].status,
                 self.probes[name].detail,
@@ -425,6 +426,35 @@ class Report:
                 {"severity": p.severity, "message": p.message, "rules": list(p.rules)} for p in self.problems
             ],
         }
+
+
+def _endpoint_cell(summary: Mapping[str, str]) -> str:
+    """A client's endpoint and where it came from, as its credentials' column says it."""
+    endpoint, source = summary.get("endpoint_url", ""), summary.get("endpoint_from")
+    return f"{endpoint} (from {source})" if source else endpoint
+
+
+def endpoint_source(settings: Settings, name: str) -> str | None:
+    """Where a client's ``endpoint_url`` came from: the file and field, the ``${VAR}``
+    it was written with, or the ``BOTWO_CLIENT_<NAME>_ENDPOINT_URL`` that overrode it
+    (``None`` when it is not configured: boto3 chooses it)."""
+    source = settings.clients[name].sources.get("endpoint_url")
+    if source is None:
+        return None
+    return f"{settings.origin}: clients.{name}.endpoint_url" if source == "file" else source
+
+
+def _summaries(settings: Settings) -> dict[str, dict[str, str]]:
+    """Each client as the report shows it: its secret-free summary, and where its
+    endpoint came from."""
+    out = {}
+    for name, spec in settings.clients.items():
+        summary = spec.describe()
+        source = endpoint_source(settings, name)
+        if source is not None:
+            summary["endpoint_from"] = source
+        out[name] = summary
+    return out
 
 
 def _plural(n: int, word: str) -> str:
@@ -470,7 +500,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         probes = probe_all(settings, probe_targets(rules, s3.route), args.timeout)
     report = Report(
         origin=settings.origin,
-        clients={name: spec.describe() for name, spec in settings.clients.items()},
+        clients=_summaries(settings),
         probes=probes,
         rules=tuple(rules),
         problems=tuple(lint(rules, probes, s3.route, caught)),

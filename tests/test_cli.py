@@ -475,6 +475,27 @@ def test_check_reports_ignored_environment_overrides(
     assert result.err == ""
 
 
+def test_check_says_where_each_endpoint_came_from(
+    cli: Cli, run_main: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = cli.tables()
+    tables["s3"]["endpoint_url"] = "${S3_URL}"
+    tables["lake"]["endpoint_url"] = "http://127.0.0.1:1"  # overridden by the environment
+    config = cli.write(tables, MAPPING, "where.toml")
+    monkeypatch.setenv("S3_URL", cli.servers["s3"].endpoint_url)
+    monkeypatch.setenv("BOTWO_CLIENT_LAKE_ENDPOINT_URL", cli.servers["lake"].endpoint_url)
+    result = run_main("check", "--no-probe", config=config)
+    assert result.code == 0, result
+    lines = result.out.splitlines()
+    rows = {line.split()[0]: line for line in lines if line.startswith(("  s3 ", "  lake "))}
+    assert f"{cli.servers['s3'].endpoint_url} (from $S3_URL)" in rows["s3"]
+    assert f"{cli.servers['lake'].endpoint_url} (from BOTWO_CLIENT_LAKE_ENDPOINT_URL)" in rows["lake"]
+    monkeypatch.delenv("BOTWO_CLIENT_LAKE_ENDPOINT_URL")
+    as_json = json.loads(run_main("check", "--no-probe", "--json", config=config).out)
+    sources = {c["name"]: c["endpoint_from"] for c in as_json["clients"]}
+    assert sources == {"s3": "$S3_URL", "lake": f"{config}: clients.lake.endpoint_url"}
+
+
 def test_check_config_from_the_environment(cli: Cli) -> None:
     cli.env["BOTWO_CONFIG"] = str(cli.config)
     result = cli.run("check", "--no-probe", config=False)
