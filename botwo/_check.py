@@ -5,8 +5,9 @@ Theory of operation
 1. **Load** the configuration (:func:`botwo.load_config`). A :class:`ConfigError` is
    printed as it is (it names the file and the field) and the exit status is 2.
 2. **Build** the routing client with the warnings recorded: :class:`ConfigWarning`
-   (an ignored part of the environment), :class:`ShadowedRuleWarning` and
-   :class:`OverlappingTargetsWarning` become problems.
+   (an ignored part of the environment), :class:`ShadowedRuleWarning`,
+   :class:`OverlappingTargetsWarning` and :class:`PrefixWithoutSlashWarning` become
+   problems.
 3. **Probe** each client, all at once, with a client made from the same settings but
    short timeouts and one retry (:meth:`ClientSettings.build` overrides): ``list_buckets``
    says both that the endpoint answers and that the credentials are accepted (S3 checks
@@ -48,7 +49,13 @@ from ._factory import from_settings
 from ._redact import redact, url_passwords
 from ._rules import Rule, compile_glob, is_glob
 from ._s3 import BUCKET_NOT_FOUND
-from .errors import ConfigError, ConfigWarning, OverlappingTargetsWarning, ShadowedRuleWarning
+from .errors import (
+    ConfigError,
+    ConfigWarning,
+    OverlappingTargetsWarning,
+    PrefixWithoutSlashWarning,
+    ShadowedRuleWarning,
+)
 
 __all__ = [
     "Probe",
@@ -235,6 +242,8 @@ def warning_problems(caught: Iterable[warnings.WarningMessage]) -> list[Problem]
             found.append(Problem("warning", text, () if message.rule is None else (message.rule,)))
         elif isinstance(message, OverlappingTargetsWarning):
             found.append(Problem("warning", text, message.rules))
+        elif isinstance(message, PrefixWithoutSlashWarning):
+            found.append(Problem("warning", text, () if message.rule is None else (message.rule,)))
         elif issubclass(warning.category, ConfigWarning):
             found.append(Problem("warning", text))
     return found

@@ -22,8 +22,9 @@ the route alone. Notes (``add_note``) are for people only: nothing in botwo read
 back.
 
 ``ConfigWarning`` is warned for a part of the configuration's environment that is ignored,
-``ShadowedRuleWarning`` when an earlier rule makes a later one unreachable, and
-``OverlappingTargetsWarning`` when two rules share a target namespace inconsistently.
+``ShadowedRuleWarning`` when an earlier rule makes a later one unreachable,
+``OverlappingTargetsWarning`` when two rules share a target namespace inconsistently, and
+``PrefixWithoutSlashWarning`` for a rule ``prefix`` that does not end with ``/``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "ConfigWarning",
     "CrossRouteError",
     "OverlappingTargetsWarning",
+    "PrefixWithoutSlashWarning",
     "ReadOnlyError",
     "RoutingError",
     "RuleError",
@@ -250,6 +252,25 @@ class ShadowedRuleWarning(UserWarning):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_warning, (type(self), str(self), {"rule": self.rule, "by": self.by}))
+
+
+class PrefixWithoutSlashWarning(UserWarning):
+    """A rule's ``prefix`` does not end with ``/``, so it is not a folder: it matches every
+    key that starts with those characters (``"trusted"`` also takes ``trusted-evil/...``),
+    and with ``strip_prefix`` the rest of a key keeps its ``/`` (``trusted/a`` goes to
+    ``key_prefix + "/a"``, ``main//a``). Valid, and sometimes meant; often a leak.
+
+    ``rule`` is the rule's index and ``prefix`` its prefix (``None`` and ``""`` for a
+    warning made from text alone).
+    """
+
+    def __init__(self, message: str, *, rule: int | None = None, prefix: str = "") -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.prefix = prefix
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_warning, (type(self), str(self), {"rule": self.rule, "prefix": self.prefix}))
 
 
 def _rebuild_warning(cls: type[Any], message: str, fields: dict[str, Any]) -> Any:

@@ -984,3 +984,20 @@ def test_check_finds_the_missing_rest_of_a_split_bucket(cli: Cli, run_main: Call
     assert result.out.splitlines()[-1].startswith("FAILED: 2 clients, 2 rules; 1 error"), result
     listed = run_main("ls", "s3://sales/", config=config)  # what the error foretold
     assert listed.code == 1 and "(NoSuchBucket)" in listed.err and "[client 's3']" in listed.err
+
+
+def test_check_warns_about_a_prefix_without_its_slash(cli: Cli, run_main: Callable[..., Result]) -> None:
+    cli.backend("lake").create_bucket(Bucket="vault")
+    mapping = [
+        {"bucket_name": "docs", "prefix": "trusted", "client": "lake", "mapped_bucket_name": "vault"},
+        *MAPPING,
+    ]
+    result = run_main("check", "--json", config=cli.write(cli.tables(), mapping, "open.toml"))
+    problems = json.loads(result.out)["problems"]
+    assert {
+        "severity": "warning",
+        "message": "mapping[0].prefix 'trusted' does not end with '/': it also takes keys of other "
+        "folders, such as 'trusted-other/k'",
+        "rules": [0],
+    } in problems, problems
+    assert json.loads(result.out)["rules"][0]["status"] == "warning"

@@ -95,6 +95,37 @@ def test_rule_warnings_carry_their_rule_indexes(backends: dict[str, Any]) -> Non
     assert [(w.rules, w.client, w.bucket, w.prefix) for w in overlapping] == [((2, 3), "lake", "t", "")]
     copied = pickle.loads(pickle.dumps(overlapping[0]))
     assert copied.rules == (2, 3) and str(copied) == str(overlapping[0])
+    # A prefix without its "/" also takes the keys of other folders: warned, with its fields.
+    with warnings.catch_warnings(record=True) as open_prefixes:
+        warnings.simplefilter("always")
+        botwo.client(
+            clients,
+            [
+                {"bucket_name": "a", "prefix": "trusted", "client": "lake", "key_prefix": "main/"},
+                {"bucket_name": "b", "prefix": "raw/", "client": "lake"},  # as meant: no warning
+                {
+                    "bucket_name": "c",
+                    "prefix": "trusted",
+                    "client": "lake",
+                    "strip_prefix": True,
+                    "key_prefix": "main/",
+                },
+                {"bucket_name": "*", "client": "s3"},
+            ],
+        )
+    found = [w.message for w in open_prefixes if isinstance(w.message, botwo.PrefixWithoutSlashWarning)]
+    assert [(w.rule, w.prefix) for w in found] == [(0, "trusted"), (2, "trusted")]
+    assert str(found[0]) == (
+        "mapping[0].prefix 'trusted' does not end with '/': it also takes keys of other "
+        "folders, such as 'trusted-other/k'"
+    )
+    assert str(found[1]).endswith("; and with strip_prefix, 'trusted/a' goes to 'main//a'")
+    assert [(p.severity, p.rules) for p in warning_problems(open_prefixes)] == [
+        ("warning", (0,)),
+        ("warning", (2,)),
+    ]
+    again = pickle.loads(pickle.dumps(found[1]))
+    assert (again.rule, again.prefix, str(again)) == (2, "trusted", str(found[1]))
     # A warning made from text alone (warnings.warn(text, category)) is still one check reads.
     with warnings.catch_warnings(record=True) as texts:
         warnings.simplefilter("always")
