@@ -5,8 +5,9 @@ Theory of operation
 1. **Load** the configuration (:func:`botwo.load_config`). A :class:`ConfigError` is
    printed as it is (it names the file and the field) and the exit status is 2.
 2. **Build** the routing client with the warnings recorded: :class:`ConfigWarning`
-   (an ignored part of the environment), :class:`ShadowedRuleWarning` and
-   :class:`OverlappingTargetsWarning` become problems.
+   (an ignored part of the environment), :class:`ShadowedRuleWarning`,
+   :class:`OverlappingTargetsWarning` and :class:`PrefixWithoutSlashWarning` become
+   problems.
 3. **Probe** each client, all at once, with a client made from the same settings but
    short timeouts and one retry (:meth:`ClientSettings.build` overrides): ``list_buckets``
    says both that the endpoint answers and that the credentials are accepted (S3 checks
@@ -14,11 +15,14 @@ Theory of operation
    Scoped credentials often may not list buckets: then ``head_bucket`` on the client's
    literal target buckets. ``InvalidAccessKeyId`` / ``SignatureDoesNotMatch`` and
    connection errors fail the probe.
-4. **Lint** (:func:`lint`, pure) the rules against what the probes saw: a literal
-   rule's target bucket missing on its client (error; on a fallback client, a warning),
+4. **Lint** (:func:`lint`, pure) the rules against what the probes saw: a target
+   bucket that a literal bucket name reaches (:func:`literal_routes`: through its own
+   rules, or through a glob rule that takes the rest of a split bucket) missing on its
+   client (error; on a fallback client, a warning),
    buckets that exist on a backend and that no rule reaches (warning), glob rules that
    match no existing bucket (note).
-5. **Report**: a client table, the rule table, the problems and a summary line; or JSON.
+5. **Report**: a client table (each endpoint with where it came from, as for the
+   secrets), the rule table, the problems and a summary line; or JSON.
    Exit 1 when a probe failed or there is an error (or, with ``--strict``, a warning).
 
 No secret is ever printed: client summaries come from :meth:`ClientSettings.describe`,
@@ -45,7 +49,13 @@ from ._factory import from_settings
 from ._redact import SECRET_FIELDS, redact, url_passwords
 from ._rules import Rule, compile_glob, is_glob
 from ._s3 import BUCKET_NOT_FOUND
-from .errors import ConfigError, ConfigWarning, OverlappingTargetsWarning, ShadowedRuleWarning
+from .errors import (
+    ConfigError,
+    ConfigWarning,
+    OverlappingTargetsWarning,
+    PrefixWithoutSlashWarning,
+    ShadowedRuleWarning,
+)
 
 __all__ = [
     "Probe",
@@ -161,25 +171,55 @@ def probe_client(name: str, build: Callable[[], Any], targets: Collection[str]) 
     return Probe(name, True, f"credentials accepted; {len(buckets)} bucket(s)", buckets)
 
 
-def literal_targets(rules: Sequence[Rule]) -> dict[str, set[str]]:
-    """Client name -> the target buckets its literal rules (and fallbacks) name."""
-    found: dict[str, set[str]] = {}
-    for rule in rules:
-        if is_glob(rule.bucket_name):
-            continue
-        for name in (rule.client, *rule.fallback):
-            found.setdefault(name, set()).add(rule.mapped_bucket_name or rule.bucket_name)
+Decide = Callable[[str, "str | None"], Any]
+
+
+def literal_routes(rules: Sequence[Rule], decide: Decide) -> list[tuple[str, int, int]]:
+    """Every (caller bucket, rule) that a literal bucket name reaches, as ``(bucket, rule
+    index, index of the first literal rule that names the bucket)``.
+
+    A literal bucket's calls go through its own rules and through every glob rule that
+    matches it for the keys its rules do not take (a rule with a ``prefix`` splits the
+    bucket: the rest goes on down the table, often to the catch-all). A rule is reached
+    when some call on the bucket goes through it: the route of its own prefix is it.
+    """
+    named: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        if not is_glob(rule.bucket_name):
+            named.setdefault(rule.bucket_name, i)
+    found = []
+    for bucket, by in named.items():
+        for i, rule in enumerate(rules):
+            if is_glob(rule.bucket_name):
+                if not compile_glob(rule.bucket_name).match(bucket):
+                    continue
+            elif rule.bucket_name != bucket:
+                continue
+            if decide(bucket, rule.prefix or None).rule_index == i:
+                found.append((bucket, i, by))
     return found
 
 
-def probe_all(settings: Settings, rules: Sequence[Rule], timeout: float) -> dict[str, Probe]:
-    """Every client probed at once, each with short timeouts and one retry."""
+def probe_targets(rules: Sequence[Rule], decide: Decide) -> dict[str, set[str]]:
+    """Client name -> the target buckets that literal bucket names reach on it (through
+    the rule's client or its fallbacks): what ``head_bucket`` asks of scoped credentials."""
+    found: dict[str, set[str]] = {}
+    reached = [(rules[i], bucket) for bucket, i, _ in literal_routes(rules, decide)]
+    literal = [(rule, rule.bucket_name) for rule in rules if not is_glob(rule.bucket_name)]
+    for rule, bucket in literal + reached:
+        for name in (rule.client, *rule.fallback):
+            found.setdefault(name, set()).add(rule.mapped_bucket_name or bucket)
+    return found
+
+
+def probe_all(settings: Settings, targets: Mapping[str, Collection[str]], timeout: float) -> dict[str, Probe]:
+    """Every client probed at once, each with short timeouts and one retry; ``targets``
+    are the buckets to ask about when a client may not list them."""
     overrides = {
         "connect_timeout": timeout,
         "read_timeout": timeout,
         "retries": {"total_max_attempts": 2, "mode": "standard"},
     }
-    targets = literal_targets(rules)
     names = list(settings.clients)
 
     def one(name: str) -> Probe:
@@ -192,8 +232,6 @@ def probe_all(settings: Settings, rules: Sequence[Rule], timeout: float) -> dict
 
 # -- linting (pure) -----------------------------------------------------------------------
 
-Decide = Callable[[str, "str | None"], Any]
-
 
 def warning_problems(caught: Iterable[warnings.WarningMessage]) -> list[Problem]:
     """The rule warnings recorded while building the client."""
@@ -204,6 +242,8 @@ def warning_problems(caught: Iterable[warnings.WarningMessage]) -> list[Problem]
             found.append(Problem("warning", text, () if message.rule is None else (message.rule,)))
         elif isinstance(message, OverlappingTargetsWarning):
             found.append(Problem("warning", text, message.rules))
+        elif isinstance(message, PrefixWithoutSlashWarning):
+            found.append(Problem("warning", text, () if message.rule is None else (message.rule,)))
         elif issubclass(warning.category, ConfigWarning):
             found.append(Problem("warning", text))
     return found
@@ -230,11 +270,17 @@ def _names(names: Sequence[str]) -> str:
 
 
 def _target_problems(rules: Sequence[Rule], probes: Mapping[str, Probe], decide: Decide) -> list[Problem]:
+    """A target bucket that a literal bucket name reaches and that is not there: through
+    its own rule, or through a glob rule that takes the rest of a split bucket (a rule that
+    never matches is warned about already)."""
     found = []
-    for i, rule in enumerate(rules):
-        if is_glob(rule.bucket_name) or decide(rule.bucket_name, rule.prefix or None).rule_index != i:
-            continue  # a glob names no bucket; a rule that never matches is warned about already
-        target = rule.mapped_bucket_name or rule.bucket_name
+    for bucket, i, by in literal_routes(rules, decide):
+        rule = rules[i]
+        target = rule.mapped_bucket_name or bucket
+        head, whose = f"mapping[{i}]: ", f"target bucket {target!r}"
+        if is_glob(rule.bucket_name):  # its own fields do not name the bucket: say which rule does
+            head += f"bucket {bucket!r} (named by mapping[{by}]) goes through this rule, and "
+            whose = "its " + whose
         for name in (rule.client, *rule.fallback):
             probe = probes.get(name)
             if probe is None or not probe.ok:
@@ -242,21 +288,12 @@ def _target_problems(rules: Sequence[Rule], probes: Mapping[str, Probe], decide:
             primary = name == rule.client
             role = "client" if primary else "fallback client"
             if target in probe.missing or (probe.buckets is not None and target not in probe.buckets):
-                found.append(
-                    Problem(
-                        "error" if primary else "warning",
-                        f"mapping[{i}]: target bucket {target!r} does not exist on {role} {name!r}",
-                        (i,),
-                    )
-                )
+                message = f"{head}{whose} does not exist on {role} {name!r}"
             elif target in probe.denied:
-                found.append(
-                    Problem(
-                        "error" if primary else "warning",
-                        f"mapping[{i}]: {role} {name!r} may not access target bucket {target!r} (403)",
-                        (i,),
-                    )
-                )
+                message = f"{head}{role} {name!r} may not access {whose} (403)"
+            else:
+                continue
+            found.append(Problem("error" if primary else "warning", message, (i,)))
     return found
 
 
@@ -362,7 +399,7 @@ class Report:
         client_rows = [
             (
                 name,
-                summary.get("endpoint_url", ""),
+                _endpoint_cell(summary),
                 summary.get("credentials", ""),
                 self.probes[name].status,
                 self.probes[name].detail,
@@ -398,6 +435,35 @@ class Report:
                 {"severity": p.severity, "message": p.message, "rules": list(p.rules)} for p in self.problems
             ],
         }
+
+
+def _endpoint_cell(summary: Mapping[str, str]) -> str:
+    """A client's endpoint and where it came from, as its credentials' column says it."""
+    endpoint, source = summary.get("endpoint_url", ""), summary.get("endpoint_from")
+    return f"{endpoint} (from {source})" if source else endpoint
+
+
+def endpoint_source(settings: Settings, name: str) -> str | None:
+    """Where a client's ``endpoint_url`` came from: the file and field, the ``${VAR}``
+    it was written with, or the ``BOTWO_CLIENT_<NAME>_ENDPOINT_URL`` that overrode it
+    (``None`` when it is not configured: boto3 chooses it)."""
+    source = settings.clients[name].sources.get("endpoint_url")
+    if source is None:
+        return None
+    return f"{settings.origin}: clients.{name}.endpoint_url" if source == "file" else source
+
+
+def _summaries(settings: Settings) -> dict[str, dict[str, str]]:
+    """Each client as the report shows it: its secret-free summary, and where its
+    endpoint came from."""
+    out = {}
+    for name, spec in settings.clients.items():
+        summary = spec.describe()
+        source = endpoint_source(settings, name)
+        if source is not None:
+            summary["endpoint_from"] = source
+        out[name] = summary
+    return out
 
 
 def _plural(n: int, word: str) -> str:
@@ -440,10 +506,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.no_probe:
         probes = {name: Probe(name, None, "") for name in settings.clients}
     else:
-        probes = probe_all(settings, rules, args.timeout)
+        probes = probe_all(settings, probe_targets(rules, s3.route), args.timeout)
     report = Report(
         origin=settings.origin,
-        clients={name: spec.describe() for name, spec in settings.clients.items()},
+        clients=_summaries(settings),
         probes=probes,
         rules=tuple(rules),
         problems=tuple(lint(rules, probes, s3.route, caught)),

@@ -49,8 +49,8 @@ from ._awsfmt import (
 from ._check import add_check_parser, cmd_check
 from ._client import RoutingClient
 from ._redact import hide_userinfo
-from ._s3 import MAX_DELETE_KEYS
-from .errors import BotwoError, ConfigError
+from ._s3 import MAX_DELETE_KEYS, error_code
+from .errors import BotwoError, ConfigError, served
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Progress", "UsageError", "open_client", "register"]
 
@@ -75,16 +75,18 @@ class UsageError(Exception):
 
 
 def reason(err: BaseException) -> str:
-    """What failed, as aws says it: the service's error rather than boto3's wrapper.
+    """What failed, as aws says it: the service's error rather than boto3's wrapper, then
+    the client that failed (``... [client 'lake']``) when botwo routed the failing call.
 
     ``upload_file`` raises ``S3UploadFailedError("Failed to upload f to b/k: An error
     occurred ...")`` from the ``ClientError``; aws prints the ``ClientError`` alone.
     A URL in it (a connection error names one) is shown without ``user:password@``.
     """
     cause = err.__cause__ or err.__context__
-    if isinstance(err, Boto3Error) and isinstance(cause, ClientError | BotoCoreError):
-        return hide_userinfo(str(cause))
-    return hide_userinfo(str(err))
+    shown = cause if isinstance(err, Boto3Error) and isinstance(cause, ClientError | BotoCoreError) else err
+    text = hide_userinfo(str(shown))
+    record = served(shown) or (served(shown.__cause__) if shown.__cause__ is not None else None)
+    return f"{text} [client {record.client!r}]" if record is not None else text
 
 
 # -- the client -----------------------------------------------------------------------
@@ -499,7 +501,16 @@ def _progress(args: argparse.Namespace, transfers: Sequence[Transfer]) -> Progre
 
 
 def _head_size(s3: RoutingClient, url: S3Url) -> int:
-    size: int = s3.head_object(Bucket=url.bucket, Key=url.key)["ContentLength"]
+    """The size of a source object; a missing one is aws's ``Key "k" does not exist``
+    (awscli's file generator rewrites HeadObject's bare 404 so, with the key as given)."""
+    try:
+        size: int = s3.head_object(Bucket=url.bucket, Key=url.key)["ContentLength"]
+    except ClientError as err:
+        if error_code(err) != "404":
+            raise
+        response: Any = {**err.response, "Error": {**err.response.get("Error", {})}}
+        response["Error"]["Message"] = f'Key "{url.key}" does not exist'
+        raise type(err)(response, "HeadObject") from err
     return size
 
 
@@ -653,11 +664,12 @@ def _delete_batch(s3: RoutingClient, bucket: str, keys: Sequence[str], report: R
     for deleted in response.get("Deleted", []):
         report.done(transfer_line("delete", str(S3Url(bucket, deleted["Key"]))))
     for error in response.get("Errors", []):
+        key = error.get("Key", "")
         why = (
             f"An error occurred ({error.get('Code', 'Unknown')}) when calling the DeleteObjects "
-            f"operation: {error.get('Message', '')}"
+            f"operation: {error.get('Message', '')} [client {s3.route(bucket, key).client!r}]"
         )
-        report.failed(failure_line("delete", str(S3Url(bucket, error.get("Key", ""))), None, why))
+        report.failed(failure_line("delete", str(S3Url(bucket, key)), None, why))
 
 
 def _rm_tree(s3: RoutingClient, url: S3Url, report: Reporter) -> None:

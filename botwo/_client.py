@@ -56,8 +56,9 @@ from ._describe import render_html, render_text
 from ._fallback import FallbackChain, falls_back
 from ._fanout import BucketUnion, SplitDelete
 from ._listing import MergedListing, plan_streams
-from ._names import caller_endpoint
+from ._names import caller_endpoint, parse_copy_source
 from ._operations import Kind, ListingSpec, OpSpec, operation_table
+from ._origin import origin_of
 from ._plan import Plan, Planner, Send, Via, planner_method, refuse_readonly
 from ._redact import safe_endpoint
 from ._rules import Rule, is_catch_all
@@ -65,7 +66,7 @@ from ._s3 import copy_error_side, error_code
 from ._table import Route, RouteDecision, RuleTable
 from ._translate import DeleteGroup, error_response
 from ._values import CopyConfig
-from .errors import CrossRouteError, Served
+from .errors import CrossRouteError, Served, Side
 
 __all__ = ["RoutingClient", "client_class"]
 
@@ -197,7 +198,9 @@ class _Sends:
         chain = self._chains.get(key)
         if chain is None:
             chain = FallbackChain(
-                [self.clients[n] for n in route.clients], on_unreachable=route.fallback_on_unreachable
+                [self.clients[n] for n in route.clients],
+                on_unreachable=route.fallback_on_unreachable,
+                names=route.clients,
             )
             self._chains[key] = chain
         return chain
@@ -245,6 +248,7 @@ class _Sends:
             [self.clients[name] for name in source.clients],
             self.clients[dest.client],
             falls_back=chooser,
+            source_names=source.clients,
             **attrs.asdict(self._copy_config),
         )
         send: Send = getattr(copier, method)
@@ -315,38 +319,75 @@ class RoutingClient:
 
     # -- the call path -----------------------------------------------------------
 
-    def _translate_error(self, err: ClientError, plan: Plan, spec: OpSpec) -> ClientError:
-        route, _send, params, keys, buckets = plan[:5]
-        response = error_response(err.response, keys=keys, buckets=buckets)
-        code = error_code(err)
-        cls = self.exceptions.from_code(code)
+    def _translate_error(
+        self, err: ClientError, plan: Plan, spec: OpSpec, caller: Mapping[str, Any] | None = None
+    ) -> ClientError:
+        """``err`` re-raised through this client's class for its code, in caller names, with
+        the :class:`Served` record of the request that failed (``caller``: the caller's
+        parameters, for the note and a copy's source route)."""
+        response = error_response(err.response, keys=plan.key_pairs, buckets=plan.bucket_pairs)
+        cls = self.exceptions.from_code(error_code(err))
         # The caller's operation: a copy between clients fails in a GetObject or PutObject
         # that the caller never called.
         new: ClientError = cls(response, spec.name)
+        record = self._served(err, plan, spec, caller)
+        new.botwo = record  # type: ignore[attr-defined]  # botocore's classes do not declare it
+        new.botwo_route = record.route  # type: ignore[attr-defined]
+        for note in getattr(err, "__notes__", ()):  # e.g. a copy's failed cleanup
+            new.add_note(note)
+        new.add_note(_note(record, plan, spec, caller, answered=True))
+        return new
+
+    def _served(
+        self, err: BaseException, plan: Plan, spec: OpSpec, caller: Mapping[str, Any] | None
+    ) -> Served:
+        """Where the request that failed went: the plan's route and names, or the part of a
+        fanned-out call that its :class:`~botwo._origin.Origin` names; for a copy, the
+        source's route and names when the error is about the source."""
+        route, params = plan.route, plan.params
         bucket, key = params.get("Bucket"), params.get("Key")
-        side = None
+        origin = origin_of(err)
+        client: str | None = None
+        side: Side | None = None
+        if origin is not None:
+            if origin.route is not None:
+                route, bucket, key = origin.route, origin.target_bucket, origin.target_key
+            client, side = origin.client, origin.side
         if spec.kind is Kind.COPY:
             source = params.get("CopySource")
-            named = err.response.get("Error", {}).get("BucketName")
-            side = copy_error_side(
-                err.operation_name,
-                code,
-                named if isinstance(named, str) else None,
-                source.get("Bucket") if isinstance(source, Mapping) else None,
-                bucket if isinstance(bucket, str) else None,
-            )
-        new.botwo = Served(  # type: ignore[attr-defined]  # botocore's classes do not declare it
+            source = source if isinstance(source, Mapping) else {}
+            if side is None and isinstance(err, ClientError):
+                named = err.response.get("Error", {}).get("BucketName")
+                side = copy_error_side(
+                    err.operation_name,
+                    error_code(err),
+                    named if isinstance(named, str) else None,
+                    source.get("Bucket"),
+                    bucket if isinstance(bucket, str) else None,
+                )
+            if side == "source":
+                bucket, key = source.get("Bucket"), source.get("Key")
+                parsed = parse_copy_source(caller.get("CopySource")) if caller is not None else None
+                if parsed is not None:
+                    route = self._table.route(parsed.bucket, parsed.key)
+        return Served(
             route=route,
             operation=spec.name,
             target_bucket=bucket if isinstance(bucket, str) else None,
             target_key=key if isinstance(key, str) else None,
-            side=side,  # type: ignore[arg-type]
+            side=side,
+            client=client or route.client,
         )
-        new.botwo_route = route  # type: ignore[attr-defined]
-        for note in getattr(err, "__notes__", ()):  # e.g. a copy's failed cleanup
-            new.add_note(note)
-        new.add_note(f"botwo: served by client {route.client!r} through {route.describe()}")
-        return new
+
+    def _unreachable(
+        self, err: BotoCoreError, plan: Plan, spec: OpSpec, caller: Mapping[str, Any]
+    ) -> None:
+        """A botocore error that is not an S3 answer, given its :class:`Served` record."""
+        record = self._served(err, plan, spec, caller)
+        _scrub_unreachable(err, record)
+        err.botwo = record  # type: ignore[attr-defined]  # botocore's classes do not declare it
+        err.botwo_route = record.route  # type: ignore[attr-defined]
+        err.add_note(_note(record, plan, spec, caller, answered=False))
 
     # -- boto3's extra client methods -------------------------------------------------
 
@@ -602,17 +643,50 @@ def _log_plan(method: str, params: Mapping[str, Any], plan: Plan) -> None:
     )
 
 
-def _scrub_unreachable(err: BotoCoreError, method: str, route: Route, params: Mapping[str, Any]) -> None:
+def _scrub_unreachable(err: BotoCoreError, record: Served) -> None:
     """A botocore error that is not an S3 answer (a backend that cannot be reached, a
     timeout), made fit for the caller: its message named the request's URL, with the
     target's bucket and keys (and any password in the endpoint), so it names only the
-    endpoint; a note gives the call in the caller's names and where it went."""
+    endpoint, with a virtual-host bucket label in the caller's name."""
     url = err.kwargs.get("endpoint_url")
     if isinstance(url, str):
-        err.kwargs = {**err.kwargs, "endpoint_url": caller_endpoint(route, url)}
+        err.kwargs = {**err.kwargs, "endpoint_url": caller_endpoint(record.route, url)}
         err.args = (err.fmt.format(**err.kwargs),)
-    where = ", ".join(f"{m}={params[m]!r}" for m in ("Bucket", "Key", "Prefix") if m in params)
-    err.add_note(f"botwo: {method}({where}) through {route.describe()} failed before S3 answered")
+
+
+#: The caller's parameters a note shows: the names the call is routed by.
+_NOTED = ("Bucket", "Key", "Prefix", "CopySource")
+
+
+def _note(
+    record: Served, plan: Plan, spec: OpSpec, caller: Mapping[str, Any] | None, *, answered: bool
+) -> str:
+    """The note on a failed call, for people (botwo never reads it back): the call in the
+    caller's names, the side of a copy, the rule and the client that failed (once), and
+    for an S3 answer the target it was about. A connection error's note names no target:
+    its message and traceback hold none, and S3 never saw the request."""
+    call = spec.method
+    if caller is not None:
+        call += "(" + ", ".join(f"{m}={caller[m]!r}" for m in _NOTED if m in caller) + ")"
+    if record.side is not None:
+        call += f" on its {record.side}"
+    route = record.route
+    if plan.how is Via.UNION:
+        where = f"every client's bucket list -> client {record.client!r}"
+    else:
+        where = route.describe()
+        if record.client != route.client:
+            where += f" -> fallback client {record.client!r}"
+    if not answered:
+        return f"botwo: {call} through {where} failed before S3 answered"
+    if record.target_bucket is None:
+        return f"botwo: {call} through {where}"
+    target = record.target_key
+    if target is None and record.route is plan.route:
+        prefix = plan.params.get("Prefix")  # a listing: the prefix it asked for
+        target = prefix if isinstance(prefix, str) else None
+    url = f"s3://{record.target_bucket}" + (f"/{target}" if target else "")
+    return f"botwo: {call} through {where}, target {url}"
 
 
 # What a HEAD needs of a presigned read's parameters to find the client that holds it.
@@ -686,15 +760,15 @@ def _api_method(spec: OpSpec, model: ServiceModel) -> Callable[..., Any]:
         if args:
             raise TypeError(f"{py_name}() only accepts keyword arguments.")
         plan = plan_call(self._planner, spec, kwargs)
-        route, send, params, _keys, _buckets, finish, _single, _how = plan
+        _route, send, params, _keys, _buckets, finish, _single, _how = plan
         if _debug(_DEBUG):
             _log_plan(py_name, kwargs, plan)
         try:
             response = send(**params)
         except ClientError as err:
-            raise self._translate_error(err, plan, spec) from err
+            raise self._translate_error(err, plan, spec, kwargs) from err
         except BotoCoreError as err:
-            _scrub_unreachable(err, py_name, route, kwargs)
+            self._unreachable(err, plan, spec, kwargs)
             raise
         return response if finish is None else finish(response)
 

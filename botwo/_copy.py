@@ -36,6 +36,11 @@ overwritten during the copy fails the copy instead of mixing two versions; a GET
 connection drops mid-body is reopened, pinned the same way, from the byte where it
 stopped.
 
+Errors say which side failed: an error reading the source (its GETs, its tags, a copy
+condition it fails) records ``side="source"`` and the source client's name, any other
+error of a streamed copy (the destination's writes) ``side="destination"`` (see
+:mod:`botwo._origin`); a server-side copy's error says it by its code.
+
 Integrity: each part and the whole object are sent with ``ContentMD5``; the ETag that
 the destination returns is compared with the MD5 of the bytes read (when the ETag is an
 MD5, i.e. not for SSE-KMS or SSE-C), and the destination's ``ContentLength`` with the
@@ -47,6 +52,7 @@ without hiding the original error.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -54,11 +60,12 @@ import re
 import tempfile
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 from botocore.exceptions import (
+    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     IncompleteReadError,
@@ -67,8 +74,10 @@ from botocore.exceptions import (
 )
 from botocore.utils import parse_timestamp, parse_to_aware_datetime
 
+from ._origin import Origin, mark, origin_of
 from ._s3 import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MiB
 from ._values import DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, DEFAULT_READ_STREAMS
+from .errors import Side
 
 __all__ = ["CrossCopy"]
 
@@ -153,6 +162,17 @@ class _Cancelled(Exception):
     """A worker stopped because another one failed (never reaches the caller)."""
 
 
+@contextlib.contextmanager
+def _reading_source() -> Iterator[None]:
+    """Record on a backend error raised inside that it came from reading the source."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as err:
+        if origin_of(err) is None:
+            mark(err, Origin(side="source"))
+        raise
+
+
 class CrossCopy:
     """Adapter with boto3-shaped copy methods, for a copy whose source is not (only) on
     the destination's client.
@@ -169,6 +189,8 @@ class CrossCopy:
     a large ``CopySourceRange``) is buffered in a temporary file instead. ``verify_md5``
     compares each ETag the destination returns with the MD5 of the bytes sent, where
     that ETag is an MD5: set it to False for a destination whose ETags are not.
+    ``source_names`` are the source clients' names, in the same order: an error says which
+    one failed.
     """
 
     def __init__(
@@ -181,6 +203,7 @@ class CrossCopy:
         concurrency: int = DEFAULT_CONCURRENCY,
         read_streams: int = DEFAULT_READ_STREAMS,
         verify_md5: bool = True,
+        source_names: Sequence[str] | None = None,
     ) -> None:
         if not sources:
             raise ValueError("CrossCopy needs at least one source client")
@@ -192,6 +215,7 @@ class CrossCopy:
         if concurrency < 1 or read_streams < 1:
             raise ValueError(f"concurrency and read_streams must be >= 1; got {concurrency}, {read_streams}")
         self._sources = tuple(sources)
+        self._names = tuple(source_names) if source_names is not None else None
         self._dest = dest
         self._falls_back = falls_back
         self._part_size = part_size
@@ -229,18 +253,29 @@ class CrossCopy:
         streamed: Callable[[Any], dict[str, Any]],
     ) -> dict[str, Any]:
         failures: list[Exception] = []
-        for client in self._sources:
+        for index, client in enumerate(self._sources):
+            name = self._names[index] if self._names is not None else None
             try:
                 if client is self._dest:
                     return server_side()
                 return streamed(client)
             except _SourceMissing as missing:
+                mark(missing.error, Origin(side="source", client=name))
                 failures.append(missing.error)
-            except ClientError as err:
-                # A server-side copy's error may be the source's (fall back) or not.
-                if client is not self._dest or not self._falls_back(err):
+            except (ClientError, BotoCoreError) as err:
+                if client is not self._dest:
+                    # Streamed: what did not come from reading the source is the destination's.
+                    found = origin_of(err)
+                    side = found.side if found is not None else "destination"
+                    mark(err, Origin(side=side, client=name if side == "source" else None))
                     raise
-                failures.append(err)
+                # A server-side copy's error may be the source's (fall back) or not; its
+                # code says which (the shell reads it).
+                if isinstance(err, ClientError) and self._falls_back(err):
+                    mark(err, Origin(client=name))
+                    failures.append(err)
+                    continue
+                raise
         raise _preferred(failures)
 
     # -- copy_object, streamed --------------------------------------------------------
@@ -383,7 +418,8 @@ class CrossCopy:
             # S3 reports the number of tags of an object (x-amz-tagging-count) on GET and
             # omits it when there are none: the tags are fetched only when there are some.
             args = {k: v for k, v in source.get_args.items() if k in _TAGGING_READ}
-            tags = client.get_object_tagging(**args)["TagSet"]
+            with _reading_source():
+                tags = client.get_object_tagging(**args)["TagSet"]
             out["Tagging"] = urllib.parse.urlencode([(t["Key"], t["Value"]) for t in tags])
         return out
 
@@ -402,6 +438,7 @@ class CrossCopy:
                     "The x-amz-copy-source-range value must be of the form bytes=first-last where "
                     "first and last are the zero-based offsets of the first and last bytes to copy",
                     400,
+                    side=None,  # the parameter is wrong, whichever object it names
                     ArgumentName="x-amz-copy-source-range",
                     ArgumentValue=str(byte_range),
                 )
@@ -414,6 +451,7 @@ class CrossCopy:
                     "InvalidArgument",
                     f"Range specified is not valid for source object of size: {source.size}",
                     400,
+                    side="source",
                     ArgumentName="x-amz-copy-source-range",
                     ArgumentValue=str(byte_range),
                 )
@@ -471,10 +509,11 @@ class CrossCopy:
         if "RequestPayer" in params:
             get_args["RequestPayer"] = params["RequestPayer"]
         try:
-            if byte_range is None:
-                response = client.get_object(**get_args)
-            else:
-                response = client.get_object(Range=byte_range, **get_args)
+            with _reading_source():
+                if byte_range is None:
+                    response = client.get_object(**get_args)
+                else:
+                    response = client.get_object(Range=byte_range, **get_args)
         except Exception as err:
             if self._falls_back(err):
                 raise _SourceMissing(err) from err
@@ -483,7 +522,12 @@ class CrossCopy:
             failed = _failed_condition(params, response)
             if failed is not None:
                 raise self._error(
-                    operation, "PreconditionFailed", _PRECONDITION_MESSAGE, 412, Condition=failed
+                    operation,
+                    "PreconditionFailed",
+                    _PRECONDITION_MESSAGE,
+                    412,
+                    side="source",  # x-amz-copy-source-if-*: the source's conditions
+                    Condition=failed,
                 )
         except BaseException:
             response["Body"].close()
@@ -521,6 +565,7 @@ class CrossCopy:
             f"The destination's ETag for {what} ({etag}) is not the MD5 of the bytes read from the "
             f"source ({expected}): the data was altered on the way; the copy was abandoned",
             400,
+            side=None,  # altered on the way: neither side says which
         )
 
     def _check_written(
@@ -543,6 +588,7 @@ class CrossCopy:
                 f"The destination holds {head.get('ContentLength')} bytes after the copy, the source "
                 f"{size}: the copy was abandoned",
                 400,
+                side="destination",
             )
         last_modified: datetime.datetime = head["LastModified"]
         return last_modified
@@ -577,14 +623,18 @@ class CrossCopy:
                 f"({type(cleanup).__name__}); delete it"
             )
 
-    def _error(self, operation: str, code: str, message: str, status: int, **fields: str) -> ClientError:
-        """A ``ClientError`` (the destination's class for ``code``) shaped as S3's."""
+    def _error(
+        self, operation: str, code: str, message: str, status: int, *, side: Side | None, **fields: str
+    ) -> ClientError:
+        """A ``ClientError`` (the destination's class for ``code``) shaped as S3's, about
+        ``side`` of the copy (``None``: neither says)."""
         response: Any = {
             "Error": {"Code": code, "Message": message, **fields},
             "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0},
         }
         cls = self._dest.exceptions.from_code(code)
         error: ClientError = cls(response, operation)
+        mark(error, Origin(side=side))
         return error
 
 
@@ -712,25 +762,26 @@ class _Stream:
         return _Buffer(spool, length=n, digest=md5.digest(), release=release)
 
     def _read(self, n: int) -> bytes:
-        while True:
-            try:
-                chunk: bytes = self._body.read(n)
-            except _STREAM_ERRORS:
-                if self._resumes == 0:
-                    raise
-                self._resumes -= 1
-                self._reopen()
-                continue
-            if not chunk:
-                # The body ended early without an error (botocore checks the length only
-                # on an explicit end): treat it as a dropped connection.
-                if self._resumes == 0:
-                    raise IncompleteReadError(actual_bytes=self._position, expected_bytes=self._end)
-                self._resumes -= 1
-                self._reopen()
-                continue
-            self._position += len(chunk)
-            return chunk
+        with _reading_source():
+            while True:
+                try:
+                    chunk: bytes = self._body.read(n)
+                except _STREAM_ERRORS:
+                    if self._resumes == 0:
+                        raise
+                    self._resumes -= 1
+                    self._reopen()
+                    continue
+                if not chunk:
+                    # The body ended early without an error (botocore checks the length only
+                    # on an explicit end): treat it as a dropped connection.
+                    if self._resumes == 0:
+                        raise IncompleteReadError(actual_bytes=self._position, expected_bytes=self._end)
+                    self._resumes -= 1
+                    self._reopen()
+                    continue
+                self._position += len(chunk)
+                return chunk
 
     def _reopen(self) -> None:
         self._body.close()
@@ -744,10 +795,11 @@ class _Stream:
         if self._position < self._end:
             self._body.close()
             return
-        extra = self._body.read(1)
-        if extra:  # more bytes than the server announced
-            self._body.close()
-            raise IncompleteReadError(actual_bytes=self._position + len(extra), expected_bytes=self._end)
+        with _reading_source():
+            extra = self._body.read(1)
+            if extra:  # more bytes than the server announced
+                self._body.close()
+                raise IncompleteReadError(actual_bytes=self._position + len(extra), expected_bytes=self._end)
 
     def close(self) -> None:
         """Drop the GET (after an error, or once finished: then a no-op)."""
@@ -756,7 +808,8 @@ class _Stream:
 
 def _open_range(source: _Source, start: int, end: int) -> _Stream:
     """A new GET of ``[start, end)`` of the source's version."""
-    response = source.client.get_object(Range=f"bytes={start}-{end - 1}", **source.pinned)
+    with _reading_source():
+        response = source.client.get_object(Range=f"bytes={start}-{end - 1}", **source.pinned)
     return _Stream(source.client, source.pinned, response["Body"], start, end)
 
 

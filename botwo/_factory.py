@@ -28,7 +28,13 @@ from ._table import RuleTable
 from ._tokens import token_key
 from ._typing import BotwoS3Client, BotwoS3Resource
 from ._values import CopyConfig
-from .errors import ConfigError, OverlappingTargetsWarning, RuleError, ShadowedRuleWarning
+from .errors import (
+    ConfigError,
+    OverlappingTargetsWarning,
+    PrefixWithoutSlashWarning,
+    RuleError,
+    ShadowedRuleWarning,
+)
 
 __all__ = ["client", "from_settings", "resource"]
 
@@ -95,9 +101,28 @@ def _assemble(
             ),
             stacklevel=stacklevel,
         )
+    for i, rule in enumerate(rules):
+        if rule.prefix and not rule.prefix.endswith("/"):
+            warnings.warn(
+                PrefixWithoutSlashWarning(_open_prefix_message(i, rule), rule=i, prefix=rule.prefix),
+                stacklevel=stacklevel,
+            )
     key = token_key(table.fingerprint, _secrets(checked, settings))
     cls = client_class(checked[rules[0].client].meta.service_model)
     return cls(checked, table, copy_config or CopyConfig(), token_key=key, settings=settings, rebuild=rebuild)
+
+
+def _open_prefix_message(index: int, rule: Rule) -> str:
+    """What a ``prefix`` without its ``/`` does: it takes other folders' keys, and a
+    stripped one leaves the key's ``/`` behind."""
+    prefix = rule.prefix
+    message = (
+        f"mapping[{index}].prefix {prefix!r} does not end with '/': it also takes keys of other "
+        f"folders, such as {prefix + '-other/k'!r}"
+    )
+    if rule.strip_prefix:
+        message += f"; and with strip_prefix, {prefix + '/a'!r} goes to {rule.key_prefix + '/a'!r}"
+    return message
 
 
 def _secrets(clients: Mapping[str, Any], settings: Settings | None) -> list[str]:
@@ -181,8 +206,9 @@ def client(
     The first rule that matches a call serves it, and the rules must end with a catch-all
     (``{"bucket_name": "*", "client": ...}``). Raises :class:`ConfigError` /
     :class:`RuleError` naming the file, rule index and field; warns
-    :class:`ShadowedRuleWarning` for a rule that can never match and
-    :class:`OverlappingTargetsWarning` for two rules that share a target namespace.
+    :class:`ShadowedRuleWarning` for a rule that can never match,
+    :class:`OverlappingTargetsWarning` for two rules that share a target namespace and
+    :class:`PrefixWithoutSlashWarning` for a ``prefix`` that does not end with ``/``.
 
     ``copy_config`` (a :class:`CopyConfig`) tunes copies between two clients, which botwo
     streams through this process: part size, parts in flight, source streams (it

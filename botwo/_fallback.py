@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from ._origin import Origin, mark
 from ._s3 import NOT_FOUND, absent_rank, error_code
 
 __all__ = ["FallbackChain", "falls_back", "unreachable"]
@@ -43,13 +44,17 @@ class FallbackChain:
     """The clients that serve a route's reads, in order (the rule's, then its fallbacks).
 
     :meth:`call` is the send of a planned read; the shell sends writes to the rule's own
-    client directly.
+    client directly. ``names`` are the clients' names, in the same order: the error a
+    read raises records which of them it came from (:mod:`botwo._origin`).
     """
 
-    __slots__ = ("_clients", "_on_unreachable")
+    __slots__ = ("_clients", "_names", "_on_unreachable")
 
-    def __init__(self, clients: Sequence[Any], *, on_unreachable: bool) -> None:
+    def __init__(
+        self, clients: Sequence[Any], *, on_unreachable: bool, names: Sequence[str] | None = None
+    ) -> None:
         self._clients = tuple(clients)
+        self._names = tuple(names) if names is not None else None
         self._on_unreachable = on_unreachable
 
     def falls_back(self, err: BaseException) -> bool:
@@ -70,10 +75,12 @@ class FallbackChain:
     def call(self, method: str, /, **params: Any) -> Any:
         """``method(**params)`` of the first client that has what it asks for."""
         first: BaseException | None = None
-        for client in self._clients:
+        for i, client in enumerate(self._clients):
             try:
                 return getattr(client, method)(**params)
             except (ClientError, BotocoreConnectionError, HTTPClientError) as err:
+                if self._names is not None:
+                    mark(err, Origin(client=self._names[i]))
                 if not self.falls_back(err):
                     raise
                 if first is None or _rank(err) < _rank(first):

@@ -10,7 +10,8 @@
 
 Each is a plain ``send`` callable of a :class:`~botwo._plan.Plan` (called with the
 plan's parameters as keywords, returning one S3-shaped response); an error they raise is
-translated by the shell like any backend's.
+translated by the shell like any backend's, with the client it came from recorded on it
+(:mod:`botwo._origin`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._names import caller_arn
+from ._origin import Origin, mark
 from ._table import RuleTable
 from ._tokens import bucket_list_token, read_bucket_list_token
 from ._translate import DeleteGroup, delete_objects_response, error_response
@@ -76,9 +78,11 @@ class SplitDelete:
         clients = self._clients
 
         def run(group: DeleteGroup) -> dict[str, Any] | BaseException:
+            route = group.route
             try:
-                response: dict[str, Any] = clients[group.route.client].delete_objects(**group.params)
+                response: dict[str, Any] = clients[route.client].delete_objects(**group.params)
             except (ClientError, BotoCoreError) as err:
+                mark(err, Origin(route=route, client=route.client, target_bucket=group.params.get("Bucket")))
                 return err
             return delete_objects_response(response, group.reverse, group.route)
 
@@ -196,7 +200,11 @@ class BucketUnion:
         pages = []
         request = {k: v for k, v in params.items() if k not in _PAGING[method] and k != "Prefix"}
         while True:
-            page: dict[str, Any] = getattr(client, method)(**request)
+            try:
+                page: dict[str, Any] = getattr(client, method)(**request)
+            except (ClientError, BotoCoreError) as err:
+                mark(err, Origin(client=self._names_of[id(client)][0]))  # the client that failed
+                raise
             pages.append(page)
             token = page.get("ContinuationToken")
             if not token or not page.get("Buckets"):

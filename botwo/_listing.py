@@ -4,7 +4,9 @@
 route's fallbacks) serve: calling it runs the listing, and its errors are translated
 like any backend's. It turns the caller's start (a marker, or botwo's own continuation token) into a
 :class:`~botwo._merge.Position`, runs the cursor, fetching the pages it needs
-concurrently, and assembles one response in S3's shape.
+concurrently, and assembles one response in S3's shape. An error of one backend request
+records the stream it came from (:mod:`botwo._origin`), so that the caller is told which
+client and route failed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ._fallback import unreachable
 from ._merge import Fetch, Item, MergeCursor, Position, Stream, rolls_up_at_backend
 from ._names import after_all, decode_name, encode_name, encoded_to_caller
 from ._operations import LISTINGS, ListingSpec
+from ._origin import Origin, mark
 from ._s3 import MAX_PAGE, error_code
 from ._table import Route
 from ._tokens import is_token, merged_token, read_merged_token
@@ -183,20 +186,24 @@ class MergedListing:
                 items.sort(key=rank)
         return items
 
+    def _send(self, stream: Stream, request: dict[str, Any]) -> dict[str, Any]:
+        """One backend request of the listing; its error says which stream it came from."""
+        try:
+            response: dict[str, Any] = getattr(self._clients[stream.client], self._fetch_operation)(**request)
+        except (ClientError, BotoCoreError) as err:
+            origin = Origin(route=stream.route, client=stream.client, target_bucket=request["Bucket"])
+            mark(err, origin)
+            raise
+        return response
+
     def _page(self, fetch: Fetch) -> tuple[list[Item], bool]:
         stream = fetch.stream
-        client = self._clients[stream.client]
         try:
-            response: dict[str, Any] = getattr(client, self._fetch_operation)(**self._request(fetch))
+            response = self._send(stream, self._request(fetch))
         except (ClientError, BotoCoreError) as err:
             if self._absent_ok(stream, err):
                 self._absent.setdefault(stream.route.rule_index, []).append(err)
                 return [], False
-            if isinstance(err, BotoCoreError):
-                err.add_note(
-                    f"botwo: the keys under {stream.list_prefix!r} of this listing are served by "
-                    f"client {stream.client!r} through {stream.route.describe()}"
-                )
             raise
         if self._template is None and fetch.verify is None:
             self._template = (stream, response)
@@ -250,9 +257,7 @@ class MergedListing:
         spec, params = self._spec, self._params
         if self._template is None:  # nothing was fetched (MaxKeys=0, or a position past the end)
             stream = self._streams[0]
-            request = self._request(Fetch(stream, None, 1))
-            client = self._clients[stream.client]
-            template: dict[str, Any] = getattr(client, self._fetch_operation)(**request)
+            template = self._send(stream, self._request(Fetch(stream, None, 1)))
         else:
             template = self._template[1]
         fetch_spec = self._fetch_spec

@@ -13,7 +13,10 @@ limits (parts of 5 MiB to 5 GiB, the last part smaller, at most 10,000 parts).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only
+    from .errors import Side
 
 __all__ = [
     "ABOVE_ALL",
@@ -122,7 +125,7 @@ _DESTINATION_REQUESTS = frozenset(
 
 def copy_error_side(
     request: str, code: str, bucket_name: str | None, source_bucket: str | None, dest_bucket: str | None
-) -> str | None:
+) -> Side | None:
     """``"source"`` or ``"destination"``: which object of a copy an error is about.
 
     ``request`` is the operation that failed (a streamed copy's ``GetObject`` is its

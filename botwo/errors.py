@@ -14,14 +14,17 @@ Errors that botwo raises itself (bad configuration, a call it cannot route)::
 Errors that a backend raises (``botocore.exceptions.ClientError`` and every modelled
 subclass such as ``NoSuchKey``) are re-raised through the botwo client's own
 ``exceptions`` classes, with the caller's bucket and key in place of the target's, the
-original error chained as ``__cause__``, and a :class:`Served` record as ``.botwo``:
-the route, the caller's operation, the target's bucket and key and, for a copy, which
-side failed (:func:`served` reads it, typed). ``.botwo_route`` is the route alone. Notes
-(``add_note``) are for people only: nothing in botwo reads them back.
+original error chained as ``__cause__``, and a :class:`Served` record as ``.botwo``
+(connection errors, which keep botocore's class, carry one too): the route and the
+client of the request that failed, the caller's operation, the target's bucket and key
+and, for a copy, which side failed (:func:`served` reads it, typed). ``.botwo_route`` is
+the route alone. Notes (``add_note``) are for people only: nothing in botwo reads them
+back.
 
 ``ConfigWarning`` is warned for a part of the configuration's environment that is ignored,
-``ShadowedRuleWarning`` when an earlier rule makes a later one unreachable, and
-``OverlappingTargetsWarning`` when two rules share a target namespace inconsistently.
+``ShadowedRuleWarning`` when an earlier rule makes a later one unreachable,
+``OverlappingTargetsWarning`` when two rules share a target namespace inconsistently, and
+``PrefixWithoutSlashWarning`` for a rule ``prefix`` that does not end with ``/``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ __all__ = [
     "ConfigWarning",
     "CrossRouteError",
     "OverlappingTargetsWarning",
+    "PrefixWithoutSlashWarning",
     "ReadOnlyError",
     "RoutingError",
     "RuleError",
@@ -57,12 +61,16 @@ Side = Literal["source", "destination"]
 @attrs.frozen(kw_only=True)
 class Served:
     """Where a routed call that failed went: ``err.botwo`` on every error a backend
-    answered, re-raised through botwo (read it with :func:`served`).
+    answered, re-raised through botwo, and on botocore's errors for a backend that did not
+    answer (read it with :func:`served`).
 
-    ``route`` is the route that named the call (for a copy, the destination's);
+    ``route`` is the route of the request that failed: the call's, or for a call that
+    several backends serve, the part that failed (a merged listing's route, a copy's
+    source or destination route); ``client`` the client that request went to (the
+    route's own, or one of its fallbacks; for the bucket list, any client);
     ``operation`` the caller's operation (``"CopyObject"``, even when the failing request
     was a ``GetObject`` of a streamed copy's source); ``target_bucket`` and ``target_key``
-    the names on the backend (``None`` where the call named none); ``side`` whether a
+    the names on that backend (``None`` where the call named none); ``side`` whether a
     copy's failure is about its ``"source"`` or its ``"destination"`` (``None`` for other
     calls and where the answer does not say).
     """
@@ -72,6 +80,11 @@ class Served:
     target_bucket: str | None = None
     target_key: str | None = None
     side: Side | None = None
+    client: str = attrs.field()
+
+    @client.default
+    def _route_client(self) -> str:
+        return self.route.client
 
 
 def served(err: BaseException) -> Served | None:
@@ -239,6 +252,25 @@ class ShadowedRuleWarning(UserWarning):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_warning, (type(self), str(self), {"rule": self.rule, "by": self.by}))
+
+
+class PrefixWithoutSlashWarning(UserWarning):
+    """A rule's ``prefix`` does not end with ``/``, so it is not a folder: it matches every
+    key that starts with those characters (``"trusted"`` also takes ``trusted-evil/...``),
+    and with ``strip_prefix`` the rest of a key keeps its ``/`` (``trusted/a`` goes to
+    ``key_prefix + "/a"``, ``main//a``). Valid, and sometimes meant; often a leak.
+
+    ``rule`` is the rule's index and ``prefix`` its prefix (``None`` and ``""`` for a
+    warning made from text alone).
+    """
+
+    def __init__(self, message: str, *, rule: int | None = None, prefix: str = "") -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.prefix = prefix
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_warning, (type(self), str(self), {"rule": self.rule, "prefix": self.prefix}))
 
 
 def _rebuild_warning(cls: type[Any], message: str, fields: dict[str, Any]) -> Any:

@@ -328,6 +328,64 @@ def test_ls_never_prints_an_endpoint_password(cli: Cli) -> None:
     assert "127.0.0.1:1" in result.err and "pa55word" not in result.out + result.err
 
 
+def test_errors_end_with_the_client_that_failed(cli: Cli, run_main: Callable[..., Result]) -> None:
+    tables = cli.tables()
+    with stub_s3({}, default=(403, "SignatureDoesNotMatch")) as endpoint:
+        tables["lake"]["endpoint_url"] = endpoint
+        rejected = run_main("ls", "s3://example-old-bucket/", config=cli.write(tables, MAPPING, "wrong.toml"))
+    assert rejected.code == 1, rejected
+    assert rejected.err.startswith("fatal error: An error occurred (SignatureDoesNotMatch)"), rejected
+    assert rejected.err.endswith(" [client 'lake']\n"), rejected
+    tables = cli.tables()
+    tables["lake"]["endpoint_url"] = f"http://127.0.0.1:{_closed_port()}"
+    tables["lake"]["config"] = {"connect_timeout": 1, "retries": {"total_max_attempts": 1}}
+    gone = cli.write(tables, MAPPING, "gone.toml")
+    unreachable = run_main("ls", "s3://data/", config=gone)  # a merged listing: s3 answers, lake not
+    assert unreachable.code == 1, unreachable
+    assert unreachable.err.startswith("fatal error: Could not connect to the endpoint URL"), unreachable
+    assert unreachable.err.endswith(" [client 'lake']\n"), unreachable
+    buckets = run_main("ls", config=gone)
+    assert buckets.code == 1 and buckets.err.endswith(" [client 'lake']\n"), buckets
+    (cli.directory / "f.txt").write_text("f")
+    upload = run_main("cp", "f.txt", "s3://example-old-bucket/f.txt", config=gone)
+    assert upload.code == 1 and upload.err.startswith("upload failed: ./f.txt to s3://example-old-bucket/f.txt")
+    assert upload.err.endswith(" [client 'lake']\n"), upload
+
+
+def test_a_key_a_bulk_delete_could_not_delete_names_its_client(
+    cli: Cli, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables = cli.tables()
+    tables["lake"]["endpoint_url"] = f"http://127.0.0.1:{_closed_port()}"
+    tables["lake"]["config"] = {"connect_timeout": 1, "retries": {"total_max_attempts": 1}}
+    for name in ("S3_SECRET", "LAKE_SECRET"):
+        os.environ[name] = cli.env[name]  # restored after the test (conftest)
+    s3 = botwo.client("s3", config=cli.write(tables, MAPPING, "gone.toml"))
+    _put(cli.backend("s3"), "data", "kept/a", b"x")
+    report = _cli.Reporter()
+    # One request per backend: s3's part is deleted, lake's fails and says whose it was.
+    _cli._delete_batch(s3, "data", ["kept/a", "raw/b"], report)
+    captured = capsys.readouterr()
+    assert captured.out == "delete: s3://data/kept/a\n"
+    assert captured.err.startswith("delete failed: s3://data/raw/b An error occurred (ServiceUnavailable)")
+    assert captured.err.endswith(" [client 'lake']\n"), captured.err
+
+
+def test_cp_of_a_missing_key_says_so_as_aws_does(run_main: Callable[..., Result]) -> None:
+    # aws s3 cp's own words for a missing source (its HeadObject answers a bare 404).
+    missing = run_main("cp", "s3://example-old-bucket/dir/nope.txt", "here.txt")
+    assert missing.code == 1
+    assert missing.err == (
+        "fatal error: An error occurred (404) when calling the HeadObject operation: "
+        "Key \"dir/nope.txt\" does not exist [client 'lake']\n"
+    )
+    streamed = run_main("cp", "s3://data/nope.txt", "-")
+    assert streamed.err == (
+        "fatal error: An error occurred (404) when calling the HeadObject operation: "
+        "Key \"nope.txt\" does not exist [client 's3']\n"
+    )
+
+
 def test_reason_takes_userinfo_out_of_urls() -> None:
     from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import EndpointConnectionError
@@ -366,18 +424,20 @@ def test_check_lints_shadowed_rules_and_unreached_buckets(cli: Cli) -> None:
     mapping = [
         {"bucket_name": "logs-*", "client": "s3"},
         {"bucket_name": "logs-2024", "client": "lake"},  # never matches
+        {"bucket_name": "tmp-*", "client": "lake"},
         *MAPPING,
     ]
     cli.config = cli.write(cli.tables(), mapping, "lint.toml")
     cli.backend("lake").create_bucket(Bucket="stray-repo")
+    cli.backend("s3").create_bucket(Bucket="logs-2024")  # where logs-2024 really goes
     result = cli.run("check", "--strict")
     assert result.code == 1, result  # warnings only: 1 because of --strict
     problems = result.out.split("problems:")[1]
     assert "warning  mapping[1] ({'bucket_name': 'logs-2024', 'client': 'lake'}) can never match" in problems
     assert "client 'lake' has 1 bucket(s) that no rule reaches: stray-repo" in problems
-    assert "note     mapping[0]: bucket_name 'logs-*' matches no existing bucket on client 's3'" in problems
+    assert "note     mapping[2]: bucket_name 'tmp-*' matches no existing bucket on client 'lake'" in problems
     assert result.out.splitlines()[-1].startswith(
-        "FAILED (--strict): 2 clients, 6 rules; 0 errors, 2 warnings"
+        "FAILED (--strict): 2 clients, 7 rules; 0 errors, 2 warnings"
     )
 
 
@@ -426,6 +486,27 @@ def test_check_reports_ignored_environment_overrides(
     assert result.code == 0, result
     assert "BOTWO_CLIENT_ELSEWHERE_ENDPOINT_URL names no configured client and is ignored" in result.out
     assert result.err == ""
+
+
+def test_check_says_where_each_endpoint_came_from(
+    cli: Cli, run_main: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tables = cli.tables()
+    tables["s3"]["endpoint_url"] = "${S3_URL}"
+    tables["lake"]["endpoint_url"] = "http://127.0.0.1:1"  # overridden by the environment
+    config = cli.write(tables, MAPPING, "where.toml")
+    monkeypatch.setenv("S3_URL", cli.servers["s3"].endpoint_url)
+    monkeypatch.setenv("BOTWO_CLIENT_LAKE_ENDPOINT_URL", cli.servers["lake"].endpoint_url)
+    result = run_main("check", "--no-probe", config=config)
+    assert result.code == 0, result
+    lines = result.out.splitlines()
+    rows = {line.split()[0]: line for line in lines if line.startswith(("  s3 ", "  lake "))}
+    assert f"{cli.servers['s3'].endpoint_url} (from $S3_URL)" in rows["s3"]
+    assert f"{cli.servers['lake'].endpoint_url} (from BOTWO_CLIENT_LAKE_ENDPOINT_URL)" in rows["lake"]
+    monkeypatch.delenv("BOTWO_CLIENT_LAKE_ENDPOINT_URL")
+    as_json = json.loads(run_main("check", "--no-probe", "--json", config=config).out)
+    sources = {c["name"]: c["endpoint_from"] for c in as_json["clients"]}
+    assert sources == {"s3": "$S3_URL", "lake": f"{config}: clients.lake.endpoint_url"}
 
 
 def test_check_config_from_the_environment(cli: Cli) -> None:
@@ -854,7 +935,8 @@ def test_lint_notes_globs_and_reports_warnings() -> None:
         "lake": _check.Probe("lake", False, "unreachable"),
     }
     problems = _check.lint(routing.rules, probes, routing.route, caught)
-    assert [(p.severity, p.rules) for p in problems] == [("warning", (1,)), ("note", (0,))]
+    # logs-1 goes through logs-* (its own rule never matches), to s3, which has no logs-1.
+    assert [(p.severity, p.rules) for p in problems] == [("error", (0,)), ("warning", (1,)), ("note", (0,))]
     report = _check.Report("x", {"s3": {}, "lake": {}}, probes, routing.rules, tuple(problems))
     assert report.exit_code == 1 and report.rule_status(1) == "warning"
     assert _redact.redact("key=s3cr3t!", ["s3cr3t!"]) == "key=****"
@@ -875,3 +957,77 @@ def test_dot_segments_cannot_take_a_cli_write_into_a_read_only_prefix(
         assert "'.' or '..' path segments" in result.err and "rule 2" in result.err, result.err
     assert cli.backend("s3").get_object(Bucket="data", Key="frozen/kept")["Body"].read() == b"kept"
     assert (cli.directory / "f.txt").exists()
+
+
+def test_lint_checks_the_rest_of_a_split_bucket() -> None:
+    # sales/eu/ goes to lake, every other key of sales to s3's bucket sales, which is not there.
+    mapping = [
+        {"bucket_name": "sales", "prefix": "eu/", "client": "lake", "mapped_bucket_name": "sales-eu"},
+        {"bucket_name": "tmp-*", "client": "lake"},
+        {"bucket_name": "tmp-1", "prefix": "x/", "client": "s3"},  # tmp-1/x/ never matches
+        {"bucket_name": "*", "client": "s3"},
+    ]
+    routing, caught = _routing(mapping)
+    assert _check.literal_routes(routing.rules, routing.route) == [
+        ("sales", 0, 0),
+        ("sales", 3, 0),
+        ("tmp-1", 1, 2),
+    ]
+    probes = {
+        "s3": _check.Probe("s3", True, "", frozenset({"other"})),
+        "lake": _check.Probe("lake", True, "", frozenset({"sales-eu"})),
+    }
+    problems = _check.lint(routing.rules, probes, routing.route, caught)
+    errors = [(p.message, p.rules) for p in problems if p.severity == "error"]
+    assert errors == [
+        (
+            "mapping[3]: bucket 'sales' (named by mapping[0]) goes through this rule, and "
+            "its target bucket 'sales' does not exist on client 's3'",
+            (3,),
+        ),
+        (
+            "mapping[1]: bucket 'tmp-1' (named by mapping[2]) goes through this rule, and "
+            "its target bucket 'tmp-1' does not exist on client 'lake'",
+            (1,),
+        ),
+    ]
+    # Scoped credentials: head_bucket is asked for those buckets too.
+    assert _check.probe_targets(routing.rules, routing.route) == {
+        "lake": {"sales-eu", "tmp-1"},
+        "s3": {"sales", "tmp-1"},
+    }
+
+
+def test_check_finds_the_missing_rest_of_a_split_bucket(cli: Cli, run_main: Callable[..., Result]) -> None:
+    cli.backend("lake").create_bucket(Bucket="sales")
+    mapping = [
+        {"bucket_name": "sales", "prefix": "eu/", "client": "lake", "key_prefix": "main/"},
+        {"bucket_name": "*", "client": "s3"},
+    ]
+    config = cli.write(cli.tables(), mapping, "split.toml")
+    result = run_main("check", config=config)
+    assert result.code == 1, result
+    assert (
+        "error    mapping[1]: bucket 'sales' (named by mapping[0]) goes through this rule, "
+        "and its target bucket 'sales' does not exist on client 's3'" in result.out
+    ), result
+    assert result.out.splitlines()[-1].startswith("FAILED: 2 clients, 2 rules; 1 error"), result
+    listed = run_main("ls", "s3://sales/", config=config)  # what the error foretold
+    assert listed.code == 1 and "(NoSuchBucket)" in listed.err and "[client 's3']" in listed.err
+
+
+def test_check_warns_about_a_prefix_without_its_slash(cli: Cli, run_main: Callable[..., Result]) -> None:
+    cli.backend("lake").create_bucket(Bucket="vault")
+    mapping = [
+        {"bucket_name": "docs", "prefix": "trusted", "client": "lake", "mapped_bucket_name": "vault"},
+        *MAPPING,
+    ]
+    result = run_main("check", "--json", config=cli.write(cli.tables(), mapping, "open.toml"))
+    problems = json.loads(result.out)["problems"]
+    assert {
+        "severity": "warning",
+        "message": "mapping[0].prefix 'trusted' does not end with '/': it also takes keys of other "
+        "folders, such as 'trusted-other/k'",
+        "rules": [0],
+    } in problems, problems
+    assert json.loads(result.out)["rules"][0]["status"] == "warning"

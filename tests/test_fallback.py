@@ -233,8 +233,14 @@ def test_a_bucket_missing_on_the_client_falls_back(s3: Any, stores: dict[str, An
 def test_a_bucket_that_exists_in_a_fallback_exists_for_the_caller(s3: Any, stores: dict[str, Any]) -> None:
     stores["s3"].create_bucket(Bucket="photos-v2")
     s3.head_bucket(Bucket="photos")  # the bucket exists, as one S3 would say
-    with pytest.raises(s3.exceptions.NoSuchKey):  # so a missing key in it is NoSuchKey
+    with pytest.raises(s3.exceptions.NoSuchKey) as caught:  # so a missing key in it is NoSuchKey
         s3.get_object(Bucket="photos", Key="missing.jpg")
+    # That answer is s3's (lake has no such bucket): the error says so.
+    record = botwo.served(caught.value)
+    assert record is not None and record.client == "s3" and record.route.client == "lake"
+    assert "-> client 'lake' -> fallback client 's3', target s3://photos-v2/main/missing.jpg" in (
+        caught.value.__notes__[0]
+    )
 
 
 def test_errors_name_the_callers_bucket_and_key(s3: Any, stores: dict[str, Any]) -> None:
@@ -395,8 +401,15 @@ def test_without_fallback_on_unreachable_a_client_that_is_down_is_an_error(
     with pytest.raises(EndpointConnectionError):  # botocore's own class
         s3.get_object(Bucket="media", Key="k")
     # lake says "not here", the next one is down: that is the answer, not s3's copy.
-    with pytest.raises(EndpointConnectionError):
+    with pytest.raises(EndpointConnectionError) as caught:
         s3.get_object(Bucket="clips", Key="c")
+    # The error names the client that failed: the fallback, not the rule's own client.
+    record = botwo.served(caught.value)
+    assert record is not None and (record.client, record.route.client) == ("gone", "lake")
+    assert caught.value.__notes__ == [
+        "botwo: get_object(Bucket='clips', Key='c') through rule 1 (bucket_name='clips') "
+        "-> client 'lake' -> fallback client 'gone' failed before S3 answered"
+    ]
     # A key lake has is served without asking the others.
     stores["lake"].put_object(Bucket="clips", Key="c", Body=b"lake's")
     assert body(s3.get_object(Bucket="clips", Key="c")) == b"lake's"

@@ -108,6 +108,15 @@ def test_a_source_server_stopped_mid_copy(doomed: LocalS3Server, backends: dict[
     # The source could not be read again from where the stream broke: the error names
     # its endpoint, not the target's bucket and key.
     assert f'"{far.meta.endpoint_url}"' in str(caught.value) and "far-data" not in str(caught.value)
+    # It names the client that failed, and the side: the source's, not the destination's.
+    record = botwo.served(caught.value)
+    assert record is not None and (record.client, record.side) == ("far", "source")
+    assert (record.route.rule_index, record.target_bucket, record.target_key) == (0, "far-data", "k/big")
+    (note,) = caught.value.__notes__
+    assert note == (
+        "botwo: copy_object(Bucket='near', Key='copy', CopySource='data/big') on its source "
+        "through rule 0 (bucket_name='data') -> client 'far' failed before S3 answered"
+    )
     nothing_left(near, "near")
     assert threading.active_count() == threads  # every worker has stopped
 
@@ -134,6 +143,10 @@ def test_a_destination_server_stopped_mid_copy(doomed: LocalS3Server, backends: 
     assert f'"{doomed_url}"' in str(caught.value) and "dst/copy" not in str(caught.value)
     # The upload could not be aborted either (its server is gone): the error says so.
     assert any("could not abort the multipart upload" in note for note in caught.value.__notes__)
+    record = botwo.served(caught.value)
+    assert record is not None and (record.client, record.side) == ("doomed", "destination")
+    note = caught.value.__notes__[-1]
+    assert "on its destination through rule 1 (bucket_name='*') -> client 'doomed' failed" in note
     assert threading.active_count() == threads
     # The source is untouched, and no other backend got anything.
     assert source.get_object(Bucket="src", Key="big")["Body"].read() == body

@@ -160,5 +160,9 @@ def test_a_backend_that_stops_mid_listing_fails_the_call(
     stoppable.stop()
     with pytest.raises(EndpointConnectionError) as caught:
         client.list_objects_v2(Bucket="data", MaxKeys=2, ContinuationToken=first["NextContinuationToken"])
-    notes = "\n".join(caught.value.__notes__)
-    assert "client 'lake'" in notes and "'raw/'" in notes
+    # The part of the listing that failed is named: lake's, not the catch-all's s3.
+    record = botwo.served(caught.value)
+    assert record is not None and record.client == "lake"
+    assert record.route.rule.prefix == "raw/" and record.target_bucket == "data-lake"
+    (note,) = caught.value.__notes__
+    assert "client 'lake'" in note and "prefix='raw/'" in note and "'s3'" not in note

@@ -11,10 +11,13 @@ import warnings
 from typing import Any
 
 import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
 
 import botwo
 from botwo import CopyConfig, Served, served
 from botwo._check import warning_problems
+from botwo.testing import LocalS3Server
 
 from .differential import MAPPING, TARGET_BUCKETS
 
@@ -92,6 +95,37 @@ def test_rule_warnings_carry_their_rule_indexes(backends: dict[str, Any]) -> Non
     assert [(w.rules, w.client, w.bucket, w.prefix) for w in overlapping] == [((2, 3), "lake", "t", "")]
     copied = pickle.loads(pickle.dumps(overlapping[0]))
     assert copied.rules == (2, 3) and str(copied) == str(overlapping[0])
+    # A prefix without its "/" also takes the keys of other folders: warned, with its fields.
+    with warnings.catch_warnings(record=True) as open_prefixes:
+        warnings.simplefilter("always")
+        botwo.client(
+            clients,
+            [
+                {"bucket_name": "a", "prefix": "trusted", "client": "lake", "key_prefix": "main/"},
+                {"bucket_name": "b", "prefix": "raw/", "client": "lake"},  # as meant: no warning
+                {
+                    "bucket_name": "c",
+                    "prefix": "trusted",
+                    "client": "lake",
+                    "strip_prefix": True,
+                    "key_prefix": "main/",
+                },
+                {"bucket_name": "*", "client": "s3"},
+            ],
+        )
+    found = [w.message for w in open_prefixes if isinstance(w.message, botwo.PrefixWithoutSlashWarning)]
+    assert [(w.rule, w.prefix) for w in found] == [(0, "trusted"), (2, "trusted")]
+    assert str(found[0]) == (
+        "mapping[0].prefix 'trusted' does not end with '/': it also takes keys of other "
+        "folders, such as 'trusted-other/k'"
+    )
+    assert str(found[1]).endswith("; and with strip_prefix, 'trusted/a' goes to 'main//a'")
+    assert [(p.severity, p.rules) for p in warning_problems(open_prefixes)] == [
+        ("warning", (0,)),
+        ("warning", (2,)),
+    ]
+    again = pickle.loads(pickle.dumps(found[1]))
+    assert (again.rule, again.prefix, str(again)) == (2, "trusted", str(found[1]))
     # A warning made from text alone (warnings.warn(text, category)) is still one check reads.
     with warnings.catch_warnings(record=True) as texts:
         warnings.simplefilter("always")
@@ -120,3 +154,120 @@ def test_close_stops_the_thread_pool(s3: Any) -> None:
     for thread in workers:
         thread.join(timeout=5)
     assert not any(t.is_alive() for t in workers)
+
+
+# -- the note: which client, which target ---------------------------------------------------
+
+
+def test_a_missing_target_bucket_is_named_in_the_note(backends: dict[str, Any]) -> None:
+    # ml-models is renamed to modelz on lake, which does not exist there: the fields keep the
+    # caller's name (as one S3 would say it), the note says what was really asked, and of whom.
+    s3: Any = botwo.client(
+        {"lake": backends["lake"], "aws": backends["s3"]},
+        [
+            {
+                "bucket_name": "ml-models",
+                "mapped_bucket_name": "modelz",
+                "client": "lake",
+                "key_prefix": "main/",
+            },
+            {"bucket_name": "*", "client": "aws"},
+        ],
+    )
+    with pytest.raises(s3.exceptions.NoSuchBucket) as caught:
+        s3.get_object(Bucket="ml-models", Key="v1/weights.bin")
+    err = caught.value
+    assert err.response["Error"].get("BucketName", "ml-models") == "ml-models"
+    assert "modelz" not in str(err)
+    (note,) = err.__notes__
+    assert note == (
+        "botwo: get_object(Bucket='ml-models', Key='v1/weights.bin') through rule 0 "
+        "(bucket_name='ml-models') -> client 'lake', target s3://modelz/main/v1/weights.bin"
+    )
+    assert note.count("'lake'") == 1
+
+
+def test_notes_have_one_shape(s3: Any) -> None:
+    # A backend's answer and a refusal to connect say the call, the rule and the client
+    # the same way; only what follows differs (an answer names the target it was about).
+    with pytest.raises(s3.exceptions.NoSuchKey) as answered:
+        s3.get_object(Bucket="data", Key="raw/none")
+    (note,) = answered.value.__notes__
+    assert note == (
+        "botwo: get_object(Bucket='data', Key='raw/none') through rule 2 (bucket_name='data', "
+        "prefix='raw/') -> client 'lake', target s3://data-lake/main/none"
+    )
+    with pytest.raises(s3.exceptions.NoSuchBucket) as listed:
+        s3.list_objects_v2(Bucket="logs-none", Prefix="a/")
+    (note,) = listed.value.__notes__
+    assert note == (
+        "botwo: list_objects_v2(Bucket='logs-none', Prefix='a/') through rule 3 "
+        "(bucket_name='logs-*') -> client 'lake', target s3://logs-none/g/a/"
+    )
+
+
+# -- calls that several backends serve: the part that failed ---------------------------------
+
+
+@pytest.fixture
+def gone() -> Any:
+    """A client of a server that was started and stopped: connections are refused."""
+    server = LocalS3Server("gone").start()
+    client = server.client(
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=1)
+    )
+    server.stop()
+    return client
+
+
+def test_a_streamed_copy_whose_source_is_down_names_the_source(
+    backends: dict[str, Any], gone: Any
+) -> None:
+    backends["s3"].create_bucket(Bucket="dst")
+    s3: Any = botwo.client(
+        {"src": gone, "dst": backends["s3"]},
+        [
+            {"bucket_name": "models", "mapped_bucket_name": "models-v2", "client": "src"},
+            {"bucket_name": "*", "client": "dst"},
+        ],
+    )
+    with pytest.raises(EndpointConnectionError) as caught:
+        s3.copy_object(Bucket="dst", Key="copy", CopySource={"Bucket": "models", "Key": "m.bin"})
+    record = served(caught.value)
+    assert record is not None
+    assert (record.client, record.side, record.route.rule_index) == ("src", "source", 0)
+    assert (record.target_bucket, record.target_key) == ("models-v2", "m.bin")
+    assert caught.value.botwo_route is record.route
+    (note,) = caught.value.__notes__
+    assert "on its source through rule 0 (bucket_name='models') -> client 'src' failed" in note
+    assert "client 'dst'" not in note
+
+
+def test_a_merged_listing_names_the_backend_that_answered(s3: Any, backends: dict[str, Any]) -> None:
+    # data/raw/ is lake's data-lake; the rest of data is s3's (which has it).
+    backends["lake"].delete_bucket(Bucket="data-lake")
+    with pytest.raises(s3.exceptions.NoSuchBucket) as caught:
+        s3.list_objects_v2(Bucket="data")
+    record = served(caught.value)
+    assert record is not None and record.client == "lake"
+    assert (record.route.rule_index, record.target_bucket) == (2, "data-lake")
+    assert caught.value.response["Error"].get("BucketName", "data") == "data"
+    (note,) = caught.value.__notes__
+    assert note == (
+        "botwo: list_objects_v2(Bucket='data') through rule 2 (bucket_name='data', prefix='raw/') "
+        "-> client 'lake', target s3://data-lake"
+    )
+
+
+def test_the_bucket_list_names_the_client_that_is_down(backends: dict[str, Any], gone: Any) -> None:
+    s3: Any = botwo.client(
+        {"aws": backends["s3"], "lake": gone},
+        [{"bucket_name": "repo", "client": "lake"}, {"bucket_name": "*", "client": "aws"}],
+    )
+    with pytest.raises(EndpointConnectionError) as caught:
+        s3.list_buckets()
+    record = served(caught.value)
+    assert record is not None and record.client == "lake"
+    assert caught.value.__notes__ == [
+        "botwo: list_buckets() through every client's bucket list -> client 'lake' failed before S3 answered"
+    ]
