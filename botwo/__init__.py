@@ -29,6 +29,7 @@ from ._rules import Rule
 from ._table import Route, RouteDecision
 from ._values import CopyConfig
 from .errors import (
+    AddressError,
     BotwoError,
     ConfigError,
     ConfigWarning,
@@ -46,6 +47,7 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddressError",
     "BotwoError",
     "ClientSettings",
     "ConfigError",

@@ -8,6 +8,7 @@ Errors that botwo raises itself (bad configuration, a call it cannot route)::
     ├── RoutingError (ValueError)        this call cannot be routed as asked
     │   └── CrossRouteError              the call spans routes or backends
     ├── TokenError (ValueError)          a pagination token is forged, corrupted or foreign
+    ├── AddressError (ValueError)        a CLIENT:// address names no configured client
     └── ReadOnlyError (ClientError)      a mutating call through a read-only rule; it is
                                          also botocore's ClientError with code AccessDenied
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # annotations only: the routing core imports this module
     from ._table import Route
 
 __all__ = [
+    "AddressError",
     "BotwoError",
     "ConfigError",
     "ConfigWarning",
@@ -151,6 +153,25 @@ class CrossRouteError(RoutingError):
 class TokenError(BotwoError, ValueError):
     """A continuation token or marker handed back to botwo is not one it issued for
     this listing: forged, corrupted, truncated, or issued by another rule table."""
+
+
+class AddressError(BotwoError, ValueError):
+    """An address (``CLIENT://bucket/key``) names a client that is not configured.
+
+    ``client`` is the name given, ``clients`` the configured names.
+    """
+
+    def __init__(self, message: str, *, client: str = "", clients: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.client = client
+        self.clients = clients
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), str(self), {"client": self.client, "clients": self.clients}))
+
+
+def _rebuild_error(cls: type[Any], message: str, fields: dict[str, Any]) -> Any:
+    return cls(message, **fields)
 
 
 class ReadOnlyError(BotwoError, ClientError):
