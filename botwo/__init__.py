@@ -26,6 +26,8 @@ from ._config import ClientSettings, Settings
 from ._config import load as load_config
 from ._factory import client, resource
 from ._rules import Rule
+from ._sync import SyncRecord
+from ._syncer import SyncProgress, SyncReport, sync
 from ._table import Route, RouteDecision
 from ._values import CopyConfig
 from .errors import (
@@ -34,12 +36,14 @@ from .errors import (
     ConfigError,
     ConfigWarning,
     CrossRouteError,
+    ListingOrderError,
     OverlappingTargetsWarning,
     ReadOnlyError,
     RoutingError,
     RuleError,
     Served,
     ShadowedRuleWarning,
+    SyncError,
     TokenError,
     served,
 )
@@ -54,6 +58,7 @@ __all__ = [
     "ConfigWarning",
     "CopyConfig",
     "CrossRouteError",
+    "ListingOrderError",
     "OverlappingTargetsWarning",
     "ReadOnlyError",
     "Route",
@@ -65,9 +70,14 @@ __all__ = [
     "Served",
     "Settings",
     "ShadowedRuleWarning",
+    "SyncError",
+    "SyncProgress",
+    "SyncRecord",
+    "SyncReport",
     "TokenError",
     "client",
     "load_config",
     "resource",
     "served",
+    "sync",
 ]

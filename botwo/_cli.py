@@ -1,4 +1,4 @@
-"""The operator commands: ``botwo check``, ``route``, ``ls``, ``cp`` and ``rm``.
+"""The operator commands: ``botwo check``, ``route``, ``ls``, ``cp``, ``rm`` and ``sync``.
 
 Every command builds its routing client with :func:`open_client` from the ``--config``
 file (or the file ``botwo.client("s3")`` would find), so it sees exactly what an
@@ -52,6 +52,7 @@ from ._check import add_check_parser, cmd_check
 from ._client import RoutingClient
 from ._redact import hide_userinfo
 from ._s3 import MAX_DELETE_KEYS
+from ._sync_cli import add_sync_parser, run_sync
 from .errors import BotwoError, ConfigError
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Progress", "UsageError", "open_client", "register"]
@@ -725,6 +726,14 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return report.status
 
 
+# -- sync -----------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """``botwo sync SRC DST`` (see :mod:`botwo._sync_cli`)."""
+    return run_sync(args, open_client(args.config))
+
+
 # -- the command line -----------------------------------------------------------------
 
 
@@ -791,7 +800,7 @@ def _transfer_options(parser: argparse.ArgumentParser, *, progress: bool) -> Non
 
 
 def register(commands: Any) -> None:
-    """Add ``check``, ``route``, ``ls``, ``cp`` and ``rm`` to ``commands`` (argparse subparsers)."""
+    """Add ``check``, ``route``, ``ls``, ``cp``, ``rm`` and ``sync`` to ``commands`` (argparse subparsers)."""
     parent = argparse.ArgumentParser(add_help=False)
     add_global_options(parent, defaults=False)
     check = add_check_parser(commands, parent)
@@ -845,3 +854,6 @@ def register(commands: Any) -> None:
     rm.add_argument("path", metavar="s3://bucket/key")
     _transfer_options(rm, progress=False)
     rm.set_defaults(handler=_guarded("rm", cmd_rm))
+
+    sync = add_sync_parser(commands, parent)
+    sync.set_defaults(handler=_guarded("sync", cmd_sync))

@@ -9,6 +9,8 @@ Errors that botwo raises itself (bad configuration, a call it cannot route)::
     │   └── CrossRouteError              the call spans routes or backends
     ├── TokenError (ValueError)          a pagination token is forged, corrupted or foreign
     ├── AddressError (ValueError)        a CLIENT:// address names no configured client
+    ├── SyncError (RuntimeError)         a sync cannot go on (what it did so far stands)
+    │   └── ListingOrderError            a backend listed keys out of S3's order
     └── ReadOnlyError (ClientError)      a mutating call through a read-only rule; it is
                                          also botocore's ClientError with code AccessDenied
 
@@ -41,6 +43,7 @@ __all__ = [
     "ConfigError",
     "ConfigWarning",
     "CrossRouteError",
+    "ListingOrderError",
     "OverlappingTargetsWarning",
     "ReadOnlyError",
     "RoutingError",
@@ -48,6 +51,7 @@ __all__ = [
     "Served",
     "ShadowedRuleWarning",
     "Side",
+    "SyncError",
     "TokenError",
     "served",
 ]
@@ -168,6 +172,52 @@ class AddressError(BotwoError, ValueError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_error, (type(self), str(self), {"client": self.client, "clients": self.clients}))
+
+
+class SyncError(BotwoError, RuntimeError):
+    """A sync cannot go on: its source or destination cannot be listed as S3 lists.
+
+    What the sync copied or deleted before stands; a run after the cause is fixed
+    carries on from there.
+    """
+
+
+class ListingOrderError(SyncError):
+    """A backend listed keys out of S3's order (UTF-8 byte order), or outside the
+    listed prefix: a merge of such listings would miss keys, so the sync stops.
+
+    ``side`` is ``"source"`` or ``"destination"``, ``client`` the backend's client name,
+    ``bucket`` the bucket it listed (in the names it was asked with), ``previous`` and
+    ``key`` the two keys out of order (``previous`` is ``None`` for a key outside the
+    prefix).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        side: Side | None = None,
+        client: str = "",
+        bucket: str = "",
+        previous: str | None = None,
+        key: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.side = side
+        self.client = client
+        self.bucket = bucket
+        self.previous = previous
+        self.key = key
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = {
+            "side": self.side,
+            "client": self.client,
+            "bucket": self.bucket,
+            "previous": self.previous,
+            "key": self.key,
+        }
+        return (_rebuild_error, (type(self), str(self), fields))
 
 
 def _rebuild_error(cls: type[Any], message: str, fields: dict[str, Any]) -> Any:
