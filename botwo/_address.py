@@ -19,6 +19,7 @@ two addresses resolve to, server-side when they are one client.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -67,6 +68,7 @@ class Namespaces:
     def __init__(self, routing: RoutingClient) -> None:
         self.routing = routing
         self._views: dict[str, RoutingClient] = {}
+        self._writes: RoutingClient | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -117,6 +119,25 @@ class Namespaces:
             )
             self._views[client] = view
         return view
+
+    def for_writes(self, url: S3Url) -> RoutingClient:
+        """The client of ``url``'s namespace as its writes see it.
+
+        Writes go to a rule's own client, never to its ``fallback`` clients, but reads and
+        listings through the routing client show what the fallbacks hold too. So a sync's
+        destination is listed through a routing client with the same rules less their
+        fallbacks: a key only a fallback has is missing there, as it is for the writes.
+        """
+        if url.client is not None or not any(rule.fallback for rule in self.routing.rules):
+            return self.client_for(url)
+        if self._writes is None:
+            rules = [attrs.evolve(r, fallback=(), fallback_on_unreachable=False) for r in self.routing.rules]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the routing client has warned about these rules
+                self._writes = make_client(
+                    dict(self.routing.backends), rules, copy_config=self.routing.copy_config
+                )
+        return self._writes
 
     def place(self, url: S3Url) -> Place:
         """Where the object ``url`` is served (nothing is sent)."""

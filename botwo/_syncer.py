@@ -233,7 +233,11 @@ class _Ends:
         return base.with_key(base.key + key)
 
     def client(self, side: Side) -> RoutingClient:
-        return self.names.client_for(self.source if side == "source" else self.dest)
+        """What lists and reads a side: the source as its readers see it (fallbacks
+        included), the destination as its writes see it (see :meth:`Namespaces.for_writes`)."""
+        if side == "source":
+            return self.names.client_for(self.source)
+        return self.names.for_writes(self.dest)
 
     def who(self, side: Side, key: str) -> str:
         """``source aws://b/k (client 'aws', direct)``, for messages."""
@@ -612,8 +616,8 @@ def sync(
         raise ValueError(f"transfers must be an int >= 1, got {transfers!r}")
     names = Namespaces(client)
     src_url, dst_url = names.parse(source), names.parse(destination)
-    for url in (src_url, dst_url):
-        names.client_for(url)  # views made here, not by the copying threads
+    names.client_for(src_url)  # views made here, not by the copying threads
+    names.for_writes(dst_url)
     src_url, dst_url = src_url.with_key(as_dir(src_url.key)), dst_url.with_key(as_dir(dst_url.key))
     if overlap(src_url, dst_url):
         raise AddressError(

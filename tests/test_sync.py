@@ -714,3 +714,29 @@ def test_progress_is_drawn_on_a_terminal_only(
     assert main(["sync", "s3://old/exports", "s3://data/raw", "--config", str(cli.config)]) == 0
     assert "Synced" not in plain.getvalue() and plain.getvalue().startswith("sync: 0 copied")
     capsys.readouterr()
+
+
+def test_a_destination_with_fallback_reads_is_listed_as_its_writes_see_it(backends: dict[str, Any]) -> None:
+    # The read-through pattern: "media" moves from s3 to lake; reads fall back to s3.
+    s3, lake = backends["s3"], backends["lake"]
+    for backend in (s3, lake):
+        backend.create_bucket(Bucket="media")
+    for key in ("a.jpg", "b.jpg"):
+        s3.put_object(Bucket="media", Key=key, Body=_body(key))
+    lake.put_object(Bucket="media", Key="a.jpg", Body=_body("a.jpg"))  # copied already
+    client = botwo.client(
+        {"s3": s3, "lake": lake},
+        [
+            {"bucket_name": "media", "client": "lake", "fallback": ["s3"]},
+            {"bucket_name": "*", "client": "s3"},
+        ],
+    )
+    assert sorted(o["Key"] for o in client.list_objects_v2(Bucket="media")["Contents"]) == ["a.jpg", "b.jpg"]
+    report = botwo.sync(client, "client:s3://media/", "s3://media/", dry_run=True)
+    assert {r.key: r.action for r in report.records()} == {"a.jpg": "same", "b.jpg": "missing"}
+    done = botwo.sync(client, "client:s3://media/", "s3://media/")
+    assert done.ok and done.copied == 1
+    assert sorted(_keys(lake, "media")) == ["a.jpg", "b.jpg"] and _get(lake, "media", "b.jpg") == _body(
+        "b.jpg"
+    )
+    assert botwo.sync(client, "client:s3://media/", "s3://media/", dry_run=True).ok
