@@ -455,7 +455,7 @@ def progress_text(
     else:
         eta = "ETA --:--"
     return (
-        f"Synced {objects_done}/{objects_total}{more} objects, {human_size(bytes_done)}/"
+        f"Synced {objects_done:,}/{objects_total:,}{more} objects, {human_size(bytes_done)}/"
         f"{human_size(bytes_total)}{more} ({human_size(rate)}/s), {eta}; {compared:,} keys compared"
     )
 

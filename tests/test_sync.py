@@ -740,3 +740,37 @@ def test_a_destination_with_fallback_reads_is_listed_as_its_writes_see_it(backen
         "b.jpg"
     )
     assert botwo.sync(client, "client:s3://media/", "s3://media/", dry_run=True).ok
+
+
+def test_memory_stays_flat_as_the_listings_grow(
+    backends: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tracemalloc
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Pages of 100 keys instead of 1,000: the same code over many pages, with fewer objects.
+    monkeypatch.setattr(botwo._syncer, "MAX_PAGE", 100)
+    s3 = backends["s3"]
+    s3.create_bucket(Bucket="many")
+    client = botwo.client({"s3": s3}, [{"bucket_name": "*", "client": "s3"}])
+
+    def put(i: int) -> None:
+        s3.put_object(Bucket="many", Key=f"k/{i:06d}", Body=b"")
+
+    botwo.sync(client, "client:s3://many/warm-up", "s3://many/warm-up")  # one-time costs out of the way
+    peaks = []
+    made = 0
+    for total in (400, 1600):  # 4 pages a side, then 16
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, range(made, total)))
+        made = total
+        tracemalloc.start()
+        try:
+            # The same objects on both sides (the bucket directly, and through the rule):
+            # everything is compared, nothing copied.
+            report = botwo.sync(client, "client:s3://many/k", "s3://many/k")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert report.ok and report.same == total
+    assert peaks[1] < peaks[0] * 1.3, peaks
