@@ -8,7 +8,7 @@ Errors that botwo raises itself (bad configuration, a call it cannot route)::
     ├── RoutingError (ValueError)        this call cannot be routed as asked
     │   └── CrossRouteError              the call spans routes or backends
     ├── TokenError (ValueError)          a pagination token is forged, corrupted or foreign
-    ├── AddressError (ValueError)        a CLIENT:// address names no configured client
+    ├── AddressError (ValueError)        an unknown CLIENT://, or a sync into its own source
     ├── SyncError (RuntimeError)         a sync cannot go on (what it did so far stands)
     │   └── ListingOrderError            a backend listed keys out of S3's order
     └── ReadOnlyError (ClientError)      a mutating call through a read-only rule; it is
@@ -160,9 +160,10 @@ class TokenError(BotwoError, ValueError):
 
 
 class AddressError(BotwoError, ValueError):
-    """An address (``CLIENT://bucket/key``) names a client that is not configured.
+    """An address cannot be used as given: a ``CLIENT://bucket/key`` that names a client
+    that is not configured, or a sync's source and destination that contain one another.
 
-    ``client`` is the name given, ``clients`` the configured names.
+    ``client`` is the name given and ``clients`` the configured names (empty for an overlap).
     """
 
     def __init__(self, message: str, *, client: str = "", clients: tuple[str, ...] = ()) -> None:
