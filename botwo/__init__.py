@@ -26,13 +26,17 @@ from ._config import ClientSettings, Settings
 from ._config import load as load_config
 from ._factory import client, resource
 from ._rules import Rule
+from ._sync import SyncRecord
+from ._syncer import SyncProgress, SyncReport, sync
 from ._table import Route, RouteDecision
 from ._values import CopyConfig
 from .errors import (
+    AddressError,
     BotwoError,
     ConfigError,
     ConfigWarning,
     CrossRouteError,
+    ListingOrderError,
     OverlappingTargetsWarning,
     PrefixWithoutSlashWarning,
     ReadOnlyError,
@@ -40,6 +44,7 @@ from .errors import (
     RuleError,
     Served,
     ShadowedRuleWarning,
+    SyncError,
     TokenError,
     served,
 )
@@ -47,12 +52,14 @@ from .errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddressError",
     "BotwoError",
     "ClientSettings",
     "ConfigError",
     "ConfigWarning",
     "CopyConfig",
     "CrossRouteError",
+    "ListingOrderError",
     "OverlappingTargetsWarning",
     "PrefixWithoutSlashWarning",
     "ReadOnlyError",
@@ -65,9 +72,14 @@ __all__ = [
     "Served",
     "Settings",
     "ShadowedRuleWarning",
+    "SyncError",
+    "SyncProgress",
+    "SyncRecord",
+    "SyncReport",
     "TokenError",
     "client",
     "load_config",
     "resource",
     "served",
+    "sync",
 ]

@@ -5,7 +5,9 @@ Commands:
 * ``check``: validate the configuration, lint the rules, probe every backend;
 * ``route``: which rule, client and target serve an ``s3://`` URL;
 * ``ls``, ``cp``, ``rm``: ``aws s3``'s commands, through the routing client (see
-  :mod:`botwo._cli`);
+  :mod:`botwo._cli`), or on one backend directly (``CLIENT://bucket/key``);
+* ``sync``: copy what is missing or different under a prefix, across backends (see
+  :mod:`botwo._sync_cli`);
 * ``demo``: the design's lakeFS migration on two local S3 servers, showing where each
   call of unchanged boto3 code goes (needs ``pip install "botwo[demo]"``).
 

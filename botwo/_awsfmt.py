@@ -20,6 +20,7 @@ directory are arguments.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, tzinfo
 
 import attrs
@@ -33,6 +34,8 @@ __all__ = [
     "object_line",
     "prefix_line",
     "progress_line",
+    "scheme_of",
+    "split_scheme",
     "summary_lines",
     "timestamp",
     "transfer_line",
@@ -44,32 +47,48 @@ SCHEME = "s3://"
 
 @attrs.frozen
 class S3Url:
-    """``s3://bucket/key``; ``key`` is ``""`` for a bucket (or ``s3://bucket/``)."""
+    """``s3://bucket/key``; ``key`` is ``""`` for a bucket (or ``s3://bucket/``).
+
+    ``client`` is ``None`` for the caller's namespace (``s3://``, routed by the rules) and
+    a configured client's name for that backend addressed directly, with no rule applied
+    (``lakefs://repo/main/x``; ``client:NAME://...`` for any name, the only form for a
+    client named ``s3``, since ``s3://`` always means the caller's namespace).
+    """
 
     bucket: str
     key: str = ""
+    client: str | None = None
 
     @classmethod
-    def parse(cls, text: str, *, scheme_optional: bool = False) -> S3Url:
+    def parse(cls, text: str, *, scheme_optional: bool = False, direct: bool = False) -> S3Url:
         """Parse ``s3://bucket[/key]``; raises ``ValueError`` naming what is wrong.
 
-        With ``scheme_optional`` (as ``aws s3 ls`` does), ``bucket/key`` is accepted too.
+        With ``scheme_optional`` (as ``aws s3 ls`` does), ``bucket/key`` is accepted too;
+        with ``direct``, ``NAME://bucket[/key]`` and ``client:NAME://bucket[/key]`` too
+        (whether NAME is a configured client is for the caller to check).
         """
-        if text.startswith(SCHEME):
-            rest = text[len(SCHEME) :]
-        elif scheme_optional:
-            rest = text
-        else:
-            raise ValueError(f"{text!r} is not an S3 URL: expected s3://bucket/key")
+        client, rest = split_scheme(text) if direct else (None, None)
+        if rest is None:
+            if text.startswith(SCHEME):
+                rest = text[len(SCHEME) :]
+            elif scheme_optional:
+                rest = text
+            else:
+                expected = "s3://bucket/key or CLIENT://bucket/key" if direct else "s3://bucket/key"
+                raise ValueError(f"{text!r} is not an S3 URL: expected {expected}")
         bucket, _, key = rest.partition("/")
         if not bucket:
-            raise ValueError(f"{text!r} names no bucket: expected s3://bucket/key")
-        return cls(bucket, key)
+            raise ValueError(f"{text!r} names no bucket: expected {scheme_of(client)}bucket/key")
+        return cls(bucket, key, client)
 
     def child(self, name: str) -> S3Url:
         """The key ``name`` under this URL's key taken as a directory (``a`` -> ``a/name``)."""
         base = self.key if not self.key or self.key.endswith("/") else self.key + "/"
-        return S3Url(self.bucket, base + name)
+        return self.with_key(base + name)
+
+    def with_key(self, key: str) -> S3Url:
+        """The same bucket of the same namespace, another key."""
+        return S3Url(self.bucket, key, self.client)
 
     @property
     def is_dir(self) -> bool:
@@ -81,7 +100,35 @@ class S3Url:
         return self.key.rsplit("/", 1)[-1]
 
     def __str__(self) -> str:
-        return f"{SCHEME}{self.bucket}/{self.key}"
+        return f"{scheme_of(self.client)}{self.bucket}/{self.key}"
+
+
+#: The explicit form of a direct address, for any client name: ``client:NAME://...``.
+CLIENT_SCHEME = "client:"
+_EXPLICIT = re.compile(r"client:([^/]+?)://")
+_SCHEME = re.compile(r"([^/]+?)://")
+
+
+def split_scheme(text: str) -> tuple[str | None, str | None]:
+    """``(client, rest)`` of an address: ``(None, rest)`` for ``s3://rest``, ``(NAME, rest)``
+    for ``NAME://rest`` and ``client:NAME://rest``, ``(None, None)`` for no scheme at all."""
+    explicit = _EXPLICIT.match(text)
+    if explicit is not None:
+        return explicit.group(1), text[explicit.end() :]
+    found = _SCHEME.match(text)
+    if found is None:
+        return None, None
+    name = found.group(1)
+    return (None if name == "s3" else name), text[found.end() :]
+
+
+def scheme_of(client: str | None) -> str:
+    """How an address of ``client``'s namespace starts (``s3://`` for the routed one)."""
+    if client is None:
+        return SCHEME
+    if client == "s3" or ":" in client:
+        return f"{CLIENT_SCHEME}{client}://"
+    return f"{client}://"
 
 
 def human_size(size: float) -> str:

@@ -1,4 +1,4 @@
-"""The operator commands: ``botwo check``, ``route``, ``ls``, ``cp`` and ``rm``.
+"""The operator commands: ``botwo check``, ``route``, ``ls``, ``cp``, ``rm`` and ``sync``.
 
 Every command builds its routing client with :func:`open_client` from the ``--config``
 file (or the file ``botwo.client("s3")`` would find), so it sees exactly what an
@@ -35,6 +35,7 @@ import attrs
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ._address import Namespaces
 from ._awsfmt import (
     S3Url,
     bucket_line,
@@ -43,6 +44,7 @@ from ._awsfmt import (
     object_line,
     prefix_line,
     progress_line,
+    split_scheme,
     summary_lines,
     transfer_line,
 )
@@ -50,6 +52,7 @@ from ._check import add_check_parser, cmd_check
 from ._client import RoutingClient
 from ._redact import hide_userinfo
 from ._s3 import MAX_DELETE_KEYS, error_code
+from ._sync_cli import add_sync_parser, run_sync
 from .errors import BotwoError, ConfigError, served
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Progress", "UsageError", "open_client", "register"]
@@ -237,10 +240,20 @@ def _show_progress(args: argparse.Namespace) -> bool:
 # -- route ----------------------------------------------------------------------------
 
 
-def s3_arg(text: str, *, scheme_optional: bool = False) -> S3Url:
-    """An ``s3://bucket/key`` argument; a malformed one is a usage error."""
+def s3_arg(text: str, *, scheme_optional: bool = False, direct: bool = False) -> S3Url:
+    """An ``s3://bucket/key`` argument (with ``direct``, ``CLIENT://bucket/key`` too); a
+    malformed one is a usage error."""
     try:
-        return S3Url.parse(text, scheme_optional=scheme_optional)
+        return S3Url.parse(text, scheme_optional=scheme_optional, direct=direct)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def namespace_of(names: Namespaces, url: S3Url | None, client: str | None = None) -> RoutingClient:
+    """The client that serves ``url`` (or the namespace ``client``): the routing client for
+    ``s3://``, the client's own view for ``CLIENT://``; an unknown client is a usage error."""
+    try:
+        return names.client_for(url) if url is not None else names.named(client)
     except ValueError as err:
         raise UsageError(str(err)) from None
 
@@ -327,8 +340,12 @@ def _ls_objects(s3: RoutingClient, url: S3Url, args: argparse.Namespace, totals:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    url = s3_arg(args.path, scheme_optional=True) if args.path and args.path != "s3://" else None
-    s3 = open_client(args.config)
+    url, client = None, None
+    if args.path and args.path != "s3://":
+        client, rest = split_scheme(args.path)
+        if client is None or rest:  # CLIENT:// alone lists that backend's buckets
+            url = s3_arg(args.path, scheme_optional=True, direct=True)
+    s3 = namespace_of(Namespaces(open_client(args.config)), url, client)
     totals = _Totals()
     lines = _ls_buckets(s3) if url is None else _ls_objects(s3, url, args, totals)
     try:
@@ -374,7 +391,8 @@ def _kind(source: S3Url | str, dest: S3Url | str) -> str:
 
 
 def _endpoint_arg(text: str) -> S3Url | str:
-    return s3_arg(text) if text.startswith("s3://") else text
+    """An address (``s3://``, ``CLIENT://``: anything of the form ``NAME://``) or a local path."""
+    return s3_arg(text, direct=True) if split_scheme(text)[1] is not None else text
 
 
 def plan_single(source: S3Url | str, dest: S3Url | str, size: int | None) -> Transfer:
@@ -426,7 +444,7 @@ def plan_tree(
 
 
 def _as_dir(url: S3Url) -> S3Url:
-    return url if url.is_dir else S3Url(url.bucket, url.key + "/")
+    return url if url.is_dir else url.with_key(url.key + "/")
 
 
 def _list_tree(s3: RoutingClient, url: S3Url, *, skip_dirs: bool) -> list[tuple[str, int]]:
@@ -452,28 +470,34 @@ def _walk(root: str) -> list[tuple[str, int]]:
     return sorted(found)
 
 
-def _run_transfer(s3: RoutingClient, transfer: Transfer, callback: Callable[[int], None] | None) -> None:
+def _run_transfer(names: Namespaces, transfer: Transfer, callback: Callable[[int], None] | None) -> None:
     source, dest = transfer.source, transfer.dest
     if isinstance(source, str) and isinstance(dest, S3Url):
         content_type = mimetypes.guess_type(source)[0]
         extra = {"ContentType": content_type} if content_type else None
-        s3.upload_file(source, dest.bucket, dest.key, ExtraArgs=extra, Callback=callback)
+        names.client_for(dest).upload_file(source, dest.bucket, dest.key, ExtraArgs=extra, Callback=callback)
     elif isinstance(source, S3Url) and isinstance(dest, str):
         parent = os.path.dirname(dest)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        s3.download_file(source.bucket, source.key, dest, Callback=callback)
-    elif isinstance(source, S3Url) and isinstance(dest, S3Url):
+        names.client_for(source).download_file(source.bucket, source.key, dest, Callback=callback)
+    elif isinstance(source, S3Url) and isinstance(dest, S3Url) and source.client == dest.client:
+        s3 = names.client_for(source)
         s3.copy({"Bucket": source.bucket, "Key": source.key}, dest.bucket, dest.key, Callback=callback)
+    elif isinstance(source, S3Url) and isinstance(dest, S3Url):
+        # Between namespaces (s3:// and CLIENT://, or two clients): the copy engine, whole.
+        names.copy(source, dest, transfer.size)
+        if callback is not None and transfer.size:
+            callback(transfer.size)
     else:  # pragma: no cover - _kind refuses local to local
         raise AssertionError(transfer)
 
 
-def _transfer_one(s3: RoutingClient, transfer: Transfer, report: Reporter, cwd: str) -> None:
+def _transfer_one(names: Namespaces, transfer: Transfer, report: Reporter, cwd: str) -> None:
     source, dest = transfer.location(cwd)
     log.debug("%s %s -> %s", transfer.kind, source, dest)
     try:
-        _run_transfer(s3, transfer, report.callback())
+        _run_transfer(names, transfer, report.callback())
     except RUN_ERRORS as err:
         report.failed(failure_line(transfer.kind, source, dest, reason(err)))
     else:
@@ -482,13 +506,13 @@ def _transfer_one(s3: RoutingClient, transfer: Transfer, report: Reporter, cwd: 
         report.file_done()
 
 
-def _run_all(s3: RoutingClient, transfers: Sequence[Transfer], report: Reporter) -> None:
+def _run_all(names: Namespaces, transfers: Sequence[Transfer], report: Reporter) -> None:
     cwd = os.getcwd()
     if len(transfers) == 1:
-        _transfer_one(s3, transfers[0], report, cwd)
+        _transfer_one(names, transfers[0], report, cwd)
         return
     with ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="botwo-cp") as pool:
-        for future in [pool.submit(_transfer_one, s3, t, report, cwd) for t in transfers]:
+        for future in [pool.submit(_transfer_one, names, t, report, cwd) for t in transfers]:
             future.result()
 
 
@@ -515,7 +539,7 @@ def _head_size(s3: RoutingClient, url: S3Url) -> int:
 
 
 def _plan(
-    s3: RoutingClient, source: S3Url | str, dest: S3Url | str, recursive: bool
+    names: Namespaces, source: S3Url | str, dest: S3Url | str, recursive: bool
 ) -> tuple[list[Transfer], list[tuple[str, str]]]:
     """The transfers to run, and the sources that cannot be placed (with why).
 
@@ -526,10 +550,10 @@ def _plan(
         if isinstance(source, S3Url):
             if source.is_dir:
                 raise UsageError(f"{source} is not an object: give its key, or use --recursive")
-            return [plan_single(source, dest, _head_size(s3, source))], []
+            return [plan_single(source, dest, _head_size(names.client_for(source), source))], []
         return [plan_single(source, dest, os.path.getsize(source))], []
     if isinstance(source, S3Url):
-        items = _list_tree(s3, source, skip_dirs=not isinstance(dest, S3Url))
+        items = _list_tree(names.client_for(source), source, skip_dirs=not isinstance(dest, S3Url))
         source = _as_dir(source)
     else:
         items = _walk(source)
@@ -554,17 +578,18 @@ def _check_local_source(source: S3Url | str, recursive: bool) -> None:
         raise UsageError(f"{source} is a directory: use --recursive")
 
 
-def _stream(s3: RoutingClient, source: S3Url | str, dest: S3Url | str) -> int:
+def _stream(names: Namespaces, source: S3Url | str, dest: S3Url | str) -> int:
     """``cp - s3://b/k`` (stdin) and ``cp s3://b/k -`` (stdout); like aws, no result line."""
     if isinstance(dest, S3Url):
         if dest.is_dir:
             raise UsageError(f"uploading from stdin needs a full key, not {dest}")
         stdin: IO[bytes] = sys.stdin.buffer
-        s3.upload_fileobj(stdin, dest.bucket, dest.key)
+        names.client_for(dest).upload_fileobj(stdin, dest.bucket, dest.key)
         return EXIT_OK
     assert isinstance(source, S3Url)
     if source.is_dir:
         raise UsageError(f"{source} is not an object: give its key")
+    s3 = names.client_for(source)
     _head_size(s3, source)  # a missing key is a fatal error before anything is written
     stdout = _NonSeekable(sys.stdout.buffer)
     s3.download_fileobj(source.bucket, source.key, stdout)
@@ -610,11 +635,14 @@ def cmd_cp(args: argparse.Namespace) -> int:
     if not streaming:
         _kind(source, dest)
     _check_local_source(source, args.recursive)
-    s3 = open_client(args.config)
+    names = Namespaces(open_client(args.config))
+    for end in (source, dest):
+        if isinstance(end, S3Url):
+            namespace_of(names, end)  # an unknown CLIENT:// is a usage error
     try:
         if streaming:
-            return _stream(s3, source, dest)
-        transfers, skipped = _plan(s3, source, dest, args.recursive)
+            return _stream(names, source, dest)
+        transfers, skipped = _plan(names, source, dest, args.recursive)
     except RUN_ERRORS as err:
         print(f"fatal error: {reason(err)}", file=sys.stderr)
         return EXIT_FAILED
@@ -622,7 +650,7 @@ def cmd_cp(args: argparse.Namespace) -> int:
     for where, why in skipped:
         report.failed(f"download failed: {where} {why}")
     try:
-        _run_all(s3, transfers, report)
+        _run_all(names, transfers, report)
     finally:
         report.finish()
     return report.status
@@ -640,16 +668,17 @@ def _delete_one(s3: RoutingClient, url: S3Url, report: Reporter) -> None:
         report.done(transfer_line("delete", str(url)))
 
 
-def _delete_batch(s3: RoutingClient, bucket: str, keys: Sequence[str], report: Reporter) -> None:
+def _delete_batch(s3: RoutingClient, where: S3Url, keys: Sequence[str], report: Reporter) -> None:
     """One ``delete_objects`` request; every key reported as deleted or failed.
 
     Keys on a read-only route would make botwo refuse the whole request, so they are
     taken out first and each refused on its own (``delete_object`` raises
     ``ReadOnlyError`` before anything is sent); the others are deleted.
     """
+    bucket = where.bucket
     frozen = {k for k in keys if s3.route(bucket, k).readonly}
     for key in sorted(frozen):
-        _delete_one(s3, S3Url(bucket, key), report)
+        _delete_one(s3, where.with_key(key), report)
     keys = [k for k in keys if k not in frozen]
     if not keys:
         return
@@ -659,17 +688,17 @@ def _delete_batch(s3: RoutingClient, bucket: str, keys: Sequence[str], report: R
         )
     except RUN_ERRORS as err:
         for key in keys:
-            report.failed(failure_line("delete", str(S3Url(bucket, key)), None, reason(err)))
+            report.failed(failure_line("delete", str(where.with_key(key)), None, reason(err)))
         return
     for deleted in response.get("Deleted", []):
-        report.done(transfer_line("delete", str(S3Url(bucket, deleted["Key"]))))
+        report.done(transfer_line("delete", str(where.with_key(deleted["Key"]))))
     for error in response.get("Errors", []):
         key = error.get("Key", "")
         why = (
             f"An error occurred ({error.get('Code', 'Unknown')}) when calling the DeleteObjects "
             f"operation: {error.get('Message', '')} [client {s3.route(bucket, key).client!r}]"
         )
-        report.failed(failure_line("delete", str(S3Url(bucket, key)), None, why))
+        report.failed(failure_line("delete", str(where.with_key(key)), None, why))
 
 
 def _rm_tree(s3: RoutingClient, url: S3Url, report: Reporter) -> None:
@@ -686,17 +715,17 @@ def _rm_tree(s3: RoutingClient, url: S3Url, report: Reporter) -> None:
     for page in pages:
         batch.extend(obj["Key"] for obj in page.get("Contents", []))
         while len(batch) >= DELETE_BATCH:
-            _delete_batch(s3, url.bucket, batch[:DELETE_BATCH], report)
+            _delete_batch(s3, url, batch[:DELETE_BATCH], report)
             del batch[:DELETE_BATCH]
     if batch:
-        _delete_batch(s3, url.bucket, batch, report)
+        _delete_batch(s3, url, batch, report)
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    url = s3_arg(args.path)
+    url = s3_arg(args.path, direct=True)
     if not args.recursive and not url.key:
         raise UsageError(f"{args.path} names no object: give s3://bucket/key, or use --recursive")
-    s3 = open_client(args.config)
+    s3 = namespace_of(Namespaces(open_client(args.config)), url)
     report = Reporter(quiet=args.quiet)
     if not args.recursive:
         _delete_one(s3, url, report)
@@ -707,6 +736,14 @@ def cmd_rm(args: argparse.Namespace) -> int:
         print(f"fatal error: {reason(err)}", file=sys.stderr)
         return EXIT_FAILED
     return report.status
+
+
+# -- sync -----------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """``botwo sync SRC DST`` (see :mod:`botwo._sync_cli`)."""
+    return run_sync(args, open_client(args.config))
 
 
 # -- the command line -----------------------------------------------------------------
@@ -775,7 +812,7 @@ def _transfer_options(parser: argparse.ArgumentParser, *, progress: bool) -> Non
 
 
 def register(commands: Any) -> None:
-    """Add ``check``, ``route``, ``ls``, ``cp`` and ``rm`` to ``commands`` (argparse subparsers)."""
+    """Add ``check``, ``route``, ``ls``, ``cp``, ``rm`` and ``sync`` to ``commands`` (argparse subparsers)."""
     parent = argparse.ArgumentParser(add_help=False)
     add_global_options(parent, defaults=False)
     check = add_check_parser(commands, parent)
@@ -829,3 +866,6 @@ def register(commands: Any) -> None:
     rm.add_argument("path", metavar="s3://bucket/key")
     _transfer_options(rm, progress=False)
     rm.set_defaults(handler=_guarded("rm", cmd_rm))
+
+    sync = add_sync_parser(commands, parent)
+    sync.set_defaults(handler=_guarded("sync", cmd_sync))

@@ -7,7 +7,8 @@ Pure data and tiny pure functions; nothing here knows about routes or backends.
 Sources: the Amazon S3 API reference (``ListObjectsV2``: at most 1,000 keys a page;
 ``DeleteObjects``: at most 1,000 keys a request), the user guide's object-key naming
 (keys of at most 1,024 bytes of UTF-8, compared as bytes) and its multipart-upload
-limits (parts of 5 MiB to 5 GiB, the last part smaller, at most 10,000 parts).
+limits (parts of 5 MiB to 5 GiB, the last part smaller, at most 10,000 parts;
+``CopyObject`` of at most 5 GiB).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "ABOVE_ALL",
     "BUCKET_NOT_FOUND",
     "LAST_KEY",
+    "MAX_COPY_SIZE",
     "MAX_DELETE_KEYS",
     "MAX_KEY_BYTES",
     "MAX_PAGE",
@@ -68,6 +70,9 @@ MAX_DELETE_KEYS = 1000
 MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * GiB
 MAX_PARTS = 10_000
+#: The largest source ``CopyObject`` copies in one request; a larger object is copied
+#: server-side part by part (``UploadPartCopy``).
+MAX_COPY_SIZE = 5 * GiB
 
 # -- errors -----------------------------------------------------------------------------------
 

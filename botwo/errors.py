@@ -8,6 +8,9 @@ Errors that botwo raises itself (bad configuration, a call it cannot route)::
     ├── RoutingError (ValueError)        this call cannot be routed as asked
     │   └── CrossRouteError              the call spans routes or backends
     ├── TokenError (ValueError)          a pagination token is forged, corrupted or foreign
+    ├── AddressError (ValueError)        an unknown CLIENT://, or a sync into its own source
+    ├── SyncError (RuntimeError)         a sync cannot go on (what it did so far stands)
+    │   └── ListingOrderError            a backend listed keys out of S3's order
     └── ReadOnlyError (ClientError)      a mutating call through a read-only rule; it is
                                          also botocore's ClientError with code AccessDenied
 
@@ -38,10 +41,12 @@ if TYPE_CHECKING:  # annotations only: the routing core imports this module
     from ._table import Route
 
 __all__ = [
+    "AddressError",
     "BotwoError",
     "ConfigError",
     "ConfigWarning",
     "CrossRouteError",
+    "ListingOrderError",
     "OverlappingTargetsWarning",
     "PrefixWithoutSlashWarning",
     "ReadOnlyError",
@@ -50,6 +55,7 @@ __all__ = [
     "Served",
     "ShadowedRuleWarning",
     "Side",
+    "SyncError",
     "TokenError",
     "served",
 ]
@@ -164,6 +170,72 @@ class CrossRouteError(RoutingError):
 class TokenError(BotwoError, ValueError):
     """A continuation token or marker handed back to botwo is not one it issued for
     this listing: forged, corrupted, truncated, or issued by another rule table."""
+
+
+class AddressError(BotwoError, ValueError):
+    """An address cannot be used as given: a ``CLIENT://bucket/key`` that names a client
+    that is not configured, or a sync's source and destination that contain one another.
+
+    ``client`` is the name given and ``clients`` the configured names (empty for an overlap).
+    """
+
+    def __init__(self, message: str, *, client: str = "", clients: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.client = client
+        self.clients = clients
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_error, (type(self), str(self), {"client": self.client, "clients": self.clients}))
+
+
+class SyncError(BotwoError, RuntimeError):
+    """A sync cannot go on: its source or destination cannot be listed as S3 lists.
+
+    What the sync copied or deleted before stands; a run after the cause is fixed
+    carries on from there.
+    """
+
+
+class ListingOrderError(SyncError):
+    """A backend listed keys out of S3's order (UTF-8 byte order), or outside the
+    listed prefix: a merge of such listings would miss keys, so the sync stops.
+
+    ``side`` is ``"source"`` or ``"destination"``, ``client`` the backend's client name,
+    ``bucket`` the bucket it listed (in the names it was asked with), ``previous`` and
+    ``key`` the two keys out of order (``previous`` is ``None`` for a key outside the
+    prefix).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        side: Side | None = None,
+        client: str = "",
+        bucket: str = "",
+        previous: str | None = None,
+        key: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.side = side
+        self.client = client
+        self.bucket = bucket
+        self.previous = previous
+        self.key = key
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = {
+            "side": self.side,
+            "client": self.client,
+            "bucket": self.bucket,
+            "previous": self.previous,
+            "key": self.key,
+        }
+        return (_rebuild_error, (type(self), str(self), fields))
+
+
+def _rebuild_error(cls: type[Any], message: str, fields: dict[str, Any]) -> Any:
+    return cls(message, **fields)
 
 
 class ReadOnlyError(BotwoError, ClientError):
