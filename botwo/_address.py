@@ -222,7 +222,7 @@ class Namespaces:
                 self._target_bucket(source),
                 self._target_bucket(dest),
             )
-            side = found  # type: ignore[assignment]  # copy_error_side says one of the two
+            side = found  # copy_error_side says one of the two
         elif isinstance(err, BotoCoreError):
             side = self._side_of_endpoint(err, source, dest)
         else:

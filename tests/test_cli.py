@@ -364,7 +364,7 @@ def test_a_key_a_bulk_delete_could_not_delete_names_its_client(
     _put(cli.backend("s3"), "data", "kept/a", b"x")
     report = _cli.Reporter()
     # One request per backend: s3's part is deleted, lake's fails and says whose it was.
-    _cli._delete_batch(s3, "data", ["kept/a", "raw/b"], report)
+    _cli._delete_batch(s3, S3Url("data", ""), ["kept/a", "raw/b"], report)
     captured = capsys.readouterr()
     assert captured.out == "delete: s3://data/kept/a\n"
     assert captured.err.startswith("delete failed: s3://data/raw/b An error occurred (ServiceUnavailable)")
