@@ -25,6 +25,7 @@ from ._client import RoutingClient
 from ._config import ClientSettings, Settings
 from ._config import load as load_config
 from ._factory import client, resource
+from ._migrate import MigrationPass, MigrationReport, MigrationStep, migrate
 from ._rules import Rule
 from ._sync import SyncRecord
 from ._syncer import SyncProgress, SyncReport, sync
@@ -60,6 +61,9 @@ __all__ = [
     "CopyConfig",
     "CrossRouteError",
     "ListingOrderError",
+    "MigrationPass",
+    "MigrationReport",
+    "MigrationStep",
     "OverlappingTargetsWarning",
     "PrefixWithoutSlashWarning",
     "ReadOnlyError",
@@ -79,6 +83,7 @@ __all__ = [
     "TokenError",
     "client",
     "load_config",
+    "migrate",
     "resource",
     "served",
     "sync",

@@ -8,6 +8,8 @@ Commands:
   :mod:`botwo._cli`), or on one backend directly (``CLIENT://bucket/key``);
 * ``sync``: copy what is missing or different under a prefix, across backends (see
   :mod:`botwo._sync_cli`);
+* ``migrate``: copy what a rule's fallback clients hold onto the rule's client, and
+  verify (see :mod:`botwo._migrate_cli`);
 * ``demo``: the design's lakeFS migration on two local S3 servers, showing where each
   call of unchanged boto3 code goes (needs ``pip install "botwo[demo]"``).
 

@@ -21,7 +21,11 @@ Theory of operation
    client (error; on a fallback client, a warning),
    buckets that exist on a backend and that no rule reaches (warning), glob rules that
    match no existing bucket (note).
-5. **Report**: a client table (each endpoint with where it came from, as for the
+5. **Migrations** (``--migration`` only): for each rule with ``fallback``, a dry run of
+   ``botwo migrate`` on its own keys (:func:`migration_problems`) says whether each
+   fallback still holds something its client lacks. It lists both sides whole, so plain
+   ``botwo check`` stays a few requests per client.
+6. **Report**: a client table (each endpoint with where it came from, as for the
    secrets), the rule table, the problems and a summary line; or JSON.
    Exit 1 when a probe failed or there is an error (or, with ``--strict``, a warning).
 
@@ -43,13 +47,17 @@ import attrs
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from ._awsfmt import S3Url
+from ._client import RoutingClient
 from ._config import Settings, load
 from ._describe import RULE_COLUMNS, rule_row, text_table
 from ._factory import from_settings
+from ._migrate import fallback_parts, run_parts
 from ._redact import SECRET_FIELDS, redact, url_passwords
 from ._rules import Rule, compile_glob, is_glob
 from ._s3 import BUCKET_NOT_FOUND
 from .errors import (
+    BotwoError,
     ConfigError,
     ConfigWarning,
     OverlappingTargetsWarning,
@@ -350,6 +358,65 @@ def lint(
     return sorted(found, key=lambda p: SEVERITIES.index(p.severity))
 
 
+# -- migrations (reads both sides) --------------------------------------------------------
+
+
+def migration_problems(client: RoutingClient, probes: Mapping[str, Probe]) -> list[Problem]:
+    """For each rule with ``fallback`` (in each literal bucket that reaches it): whether
+    its client holds every object a read could still find on a fallback.
+
+    A dry run of ``botwo migrate`` restricted to the rule's own keys: both sides are
+    listed whole, which is why ``botwo check`` does it only with ``--migration``. A
+    fallback with nothing left is a note that it can be removed; one with objects left is
+    a note saying how many; a comparison that failed is a warning.
+    """
+    rules = client.rules
+    found: list[Problem] = []
+    for bucket, i, _ in literal_routes(rules, client.route):
+        rule = rules[i]
+        if not rule.fallback:
+            continue
+        where = f"rule {i}" + (f" (bucket {bucket!r})" if is_glob(rule.bucket_name) else "")
+        failed = [
+            n for n in (rule.client, *rule.fallback) if (probes.get(n) or Probe(n, None, "")).ok is False
+        ]
+        if failed:
+            message = f"{where}: its fallback is not compared: client {failed[0]!r} failed its probe"
+            found.append(Problem("warning", message, (i,)))
+            continue
+        url = S3Url(bucket, rule.prefix)
+        try:
+            report = run_parts(
+                client, url, fallback_parts(rules, bucket, i), dry_run=True, refuse_readonly=False
+            )
+        except (BotwoError, OSError) as err:
+            message = f"{where}: its fallback could not be compared with {rule.client!r}: {err}"
+            found.append(Problem("warning", message, (i,)))
+            continue
+        for step in report.steps:
+            counts = step.verify.counts
+            if step.ok:
+                message = (
+                    f"{where}: every object of its fallback {step.fallback!r} is on {step.primary!r}; "
+                    "the fallback can be removed"
+                )
+                found.append(Problem("note", message, (i,)))
+            elif counts["failed"]:
+                message = (
+                    f"{where}: {counts['failed']:,} object(s) of its fallback {step.fallback!r} could "
+                    f"not be compared with {step.primary!r}: {step.verify.failures[0].reason}"
+                )
+                found.append(Problem("warning", message, (i,)))
+            else:
+                message = (
+                    f"{where}: {step.left:,} object(s) of its fallback {step.fallback!r} are not on "
+                    f"{step.primary!r} yet ({counts['missing']:,} missing, {counts['differs']:,} "
+                    f"different); botwo migrate {url} copies them"
+                )
+                found.append(Problem("note", message, (i,)))
+    return found
+
+
 # -- the report (pure) ------------------------------------------------------------------
 
 
@@ -507,12 +574,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         probes = {name: Probe(name, None, "") for name in settings.clients}
     else:
         probes = probe_all(settings, probe_targets(rules, s3.route), args.timeout)
+    problems = lint(rules, probes, s3.route, caught)
+    if args.migration:
+        problems = sorted(
+            [*problems, *migration_problems(s3, probes)], key=lambda p: SEVERITIES.index(p.severity)
+        )
     report = Report(
         origin=settings.origin,
         clients=_summaries(settings),
         probes=probes,
         rules=tuple(rules),
-        problems=tuple(lint(rules, probes, s3.route, caught)),
+        problems=tuple(problems),
         strict=args.strict,
     )
     s3.close()
@@ -537,6 +609,12 @@ def add_check_parser(commands: Any, parent: argparse.ArgumentParser) -> argparse
     check.add_argument("--no-probe", action="store_true", help="do not contact the backends")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument(
+        "--migration",
+        action="store_true",
+        help="for each rule with fallback, compare its fallbacks with its client (lists both "
+        "sides whole) and say whether each fallback can be removed",
+    )
     check.add_argument(
         "--timeout",
         type=float,

@@ -1,4 +1,4 @@
-"""The operator commands: ``botwo check``, ``route``, ``ls``, ``cp``, ``rm`` and ``sync``.
+"""The operator commands: ``botwo check``, ``route``, ``ls``, ``cp``, ``rm``, ``sync`` and ``migrate``.
 
 Every command builds its routing client with :func:`open_client` from the ``--config``
 file (or the file ``botwo.client("s3")`` would find), so it sees exactly what an
@@ -50,6 +50,7 @@ from ._awsfmt import (
 )
 from ._check import add_check_parser, cmd_check
 from ._client import RoutingClient
+from ._migrate_cli import add_migrate_parser, run_migrate
 from ._redact import hide_userinfo
 from ._s3 import MAX_DELETE_KEYS, error_code
 from ._sync_cli import add_sync_parser, run_sync
@@ -746,6 +747,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return run_sync(args, open_client(args.config))
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """``botwo migrate URL`` (see :mod:`botwo._migrate_cli`)."""
+    return run_migrate(args, open_client(args.config))
+
+
 # -- the command line -----------------------------------------------------------------
 
 
@@ -812,7 +818,8 @@ def _transfer_options(parser: argparse.ArgumentParser, *, progress: bool) -> Non
 
 
 def register(commands: Any) -> None:
-    """Add ``check``, ``route``, ``ls``, ``cp``, ``rm`` and ``sync`` to ``commands`` (argparse subparsers)."""
+    """Add ``check``, ``route``, ``ls``, ``cp``, ``rm``, ``sync`` and ``migrate`` to ``commands``
+    (argparse subparsers)."""
     parent = argparse.ArgumentParser(add_help=False)
     add_global_options(parent, defaults=False)
     check = add_check_parser(commands, parent)
@@ -869,3 +876,5 @@ def register(commands: Any) -> None:
 
     sync = add_sync_parser(commands, parent)
     sync.set_defaults(handler=_guarded("sync", cmd_sync))
+    migrate = add_migrate_parser(commands, parent)
+    migrate.set_defaults(handler=_guarded("migrate", cmd_migrate))

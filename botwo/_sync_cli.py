@@ -23,12 +23,12 @@ from ._sync import SyncRecord, as_dir, progress_text
 from ._syncer import SyncProgress, SyncReport, sync
 from .errors import ReadOnlyError, SyncError
 
-__all__ = ["add_sync_parser", "run_sync"]
+__all__ = ["Display", "FilterAction", "add_sync_options", "add_sync_parser", "run_sync", "transfers_arg"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _FilterAction(argparse.Action):
+class FilterAction(argparse.Action):
     """``--exclude`` / ``--include``, kept in the order given (the last match decides)."""
 
     def __call__(
@@ -40,7 +40,7 @@ class _FilterAction(argparse.Action):
         namespace.filters = filters
 
 
-def _transfers(text: str) -> int:
+def transfers_arg(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -64,10 +64,16 @@ def add_sync_parser(commands: Any, parent: argparse.ArgumentParser) -> argparse.
     )
     parser.add_argument("source", metavar="SRC", help="s3://bucket/prefix or CLIENT://bucket/prefix")
     parser.add_argument("dest", metavar="DST", help="s3://bucket/prefix or CLIENT://bucket/prefix")
-    parser.add_argument("--dry-run", action="store_true", help="say what would be done; send no write")
+    add_sync_options(parser)
     parser.add_argument(
         "--delete", action="store_true", help="delete what DST has and SRC lacks (never outside DST)"
     )
+    return parser
+
+
+def add_sync_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``sync`` and ``migrate`` share (all of sync's but ``--delete``)."""
+    parser.add_argument("--dry-run", action="store_true", help="say what would be done; send no write")
     parser.add_argument(
         "--checksum",
         action="store_true",
@@ -75,29 +81,29 @@ def add_sync_parser(commands: Any, parent: argparse.ArgumentParser) -> argparse.
     )
     parser.add_argument(
         "--exclude",
-        action=_FilterAction,
+        action=FilterAction,
         metavar="GLOB",
         default=None,
-        help="leave out keys (relative to SRC) matching GLOB; repeatable, the last matching filter wins",
+        help="leave out keys (relative to SRC, or to migrate's URL) matching GLOB; repeatable; the last "
+        "matching filter wins",
     )
     parser.add_argument(
         "--include",
-        action=_FilterAction,
+        action=FilterAction,
         metavar="GLOB",
         default=None,
         help="take keys matching GLOB back in; repeatable",
     )
     parser.add_argument(
-        "--transfers", type=_transfers, default=4, metavar="N", help="objects copied at once (default 4)"
+        "--transfers", type=transfers_arg, default=4, metavar="N", help="objects copied at once (default 4)"
     )
     parser.add_argument("--report", metavar="FILE", help="write one JSON line per key to FILE")
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     parser.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
     parser.set_defaults(filters=None)
-    return parser
 
 
-class _Display:
+class Display:
     """Result lines and, on a terminal, one progress line redrawn at most every 0.2 s."""
 
     def __init__(
@@ -183,14 +189,14 @@ def _line_for(
 def run_sync(args: argparse.Namespace, s3: RoutingClient) -> int:
     """Run ``botwo sync`` with the routing client of ``--config``; returns the exit status."""
     show_progress = not (args.quiet or args.no_progress) and sys.stderr.isatty()
-    display: _Display | None = None
+    display: Display | None = None
     try:
         # The addresses are checked (and the lines' prefixes made) before anything is sent.
         names = Namespaces(s3)
         source, dest = names.parse(args.source), names.parse(args.dest)
         shown_src = str(source.with_key(as_dir(source.key)))
         shown_dst = str(dest.with_key(as_dir(dest.key)))
-        display = _Display(_line_for(args, shown_src, shown_dst), sys.stderr if show_progress else None)
+        display = Display(_line_for(args, shown_src, shown_dst), sys.stderr if show_progress else None)
         report: SyncReport = sync(
             s3,
             args.source,

@@ -68,7 +68,7 @@ from ._sync import (
 )
 from .errors import AddressError, BotwoError, ListingOrderError, ReadOnlyError, Side, SyncError
 
-__all__ = ["KEPT_FAILURES", "SyncProgress", "SyncReport", "sync"]
+__all__ = ["KEPT_FAILURES", "SyncEnds", "SyncProgress", "SyncReport", "filter_of", "sync", "sync_ends"]
 
 #: How many failed records a :class:`SyncReport` keeps in memory (all are in the report).
 KEPT_FAILURES = 1000
@@ -221,7 +221,7 @@ class _Recorder:
 
 
 @attrs.frozen
-class _Ends:
+class SyncEnds:
     """The two addresses of a sync, taken as directories, and who serves them."""
 
     names: Namespaces
@@ -241,14 +241,17 @@ class _Ends:
 
     def who(self, side: Side, key: str) -> str:
         """``source aws://b/k (client 'aws', direct)``, for messages."""
-        url = self.at(side, key)
+        return self.describe(side, self.at(side, key))
+
+    def describe(self, side: Side, url: S3Url) -> str:
+        """``source aws://b/k (client 'aws', direct)`` for any address of a side."""
         try:
             return f"{side} {url} ({self.names.place(url).describe()})"
         except (ValueError, BotwoError):
             return f"{side} {url}"
 
 
-def _refuse_readonly(ends: _Ends) -> None:
+def _refuse_readonly(ends: SyncEnds) -> None:
     """Refuse a destination that a read-only rule serves, before anything is sent.
 
     Checked on the route of the destination's prefix itself and on every rule whose
@@ -276,10 +279,18 @@ def _refuse_readonly(ends: _Ends) -> None:
             )
 
 
-def _listing(ends: _Ends, side: Side, admits: Callable[[str], bool]) -> Iterator[Entry]:
-    """The entries under one side's prefix, a page at a time, checked to be in order."""
-    url = ends.source if side == "source" else ends.dest
-    client = ends.client(side)
+def _listing(
+    ends: SyncEnds, side: Side, admits: Callable[[str], bool], url: S3Url | None = None
+) -> Iterator[Entry]:
+    """The entries under one side's prefix, a page at a time, checked to be in order.
+
+    ``url`` lists another address in that side's place (a mask of the source: another
+    backend's copy of the same names, see :func:`sync_ends`)."""
+    if url is None:
+        url = ends.source if side == "source" else ends.dest
+        client = ends.client(side)
+    else:
+        client = ends.names.client_for(url)
     pages = client.get_paginator("list_objects_v2").paginate(
         Bucket=url.bucket, Prefix=url.key, PaginationConfig={"PageSize": MAX_PAGE}
     )
@@ -290,21 +301,20 @@ def _listing(ends: _Ends, side: Side, admits: Callable[[str], bool]) -> Iterator
             keys = [item["Key"] for item in contents]
             bad = out_of_order(previous, keys)
             if bad is not None:
-                raise _order_error(ends, side, previous if bad == 0 else keys[bad - 1], keys[bad])
+                raise _order_error(ends, side, url, previous if bad == 0 else keys[bad - 1], keys[bad])
             for item in contents:
                 if not item["Key"].startswith(url.key):
-                    raise _order_error(ends, side, None, item["Key"])
+                    raise _order_error(ends, side, url, None, item["Key"])
                 entry = entry_of(item, url.key)
                 if entry.key and admits(entry.key):
                     yield entry
             if keys:
                 previous = keys[-1]
     except (ClientError, BotoCoreError) as err:
-        raise SyncError(f"listing the {ends.who(side, '')} failed: {err}") from err
+        raise SyncError(f"listing the {ends.describe(side, url)} failed: {err}") from err
 
 
-def _order_error(ends: _Ends, side: Side, previous: str | None, key: str) -> ListingOrderError:
-    url = ends.source if side == "source" else ends.dest
+def _order_error(ends: SyncEnds, side: Side, url: S3Url, previous: str | None, key: str) -> ListingOrderError:
     try:
         client = ends.names.place(url.with_key(key)).client
     except (ValueError, BotwoError):
@@ -329,7 +339,7 @@ class _Run:
 
     def __init__(
         self,
-        ends: _Ends,
+        ends: SyncEnds,
         recorder: _Recorder,
         *,
         dry_run: bool,
@@ -566,7 +576,7 @@ def _message(err: BaseException) -> str:
     return " ".join(text.split())
 
 
-def _filtered(filters: Filters | None, exclude: Iterable[str], include: Iterable[str]) -> KeyFilter:
+def filter_of(filters: Filters | None, exclude: Iterable[str], include: Iterable[str]) -> KeyFilter:
     if isinstance(exclude, str) or isinstance(include, str):
         raise TypeError("exclude and include take a list of globs, not one string")
     return KeyFilter([*KeyFilter.of(exclude, include).filters, *(filters or ())])
@@ -623,10 +633,43 @@ def sync(
         raise AddressError(
             f"the source {src_url} and the destination {dst_url} overlap: a sync would copy what it writes"
         )
-    key_filter = _filtered(filters, exclude, include)
-    ends = _Ends(names, src_url, dst_url)
+    key_filter = filter_of(filters, exclude, include)
+    ends = SyncEnds(names, src_url, dst_url)
     _refuse_readonly(ends)
+    return sync_ends(
+        ends,
+        admits=key_filter.admits,
+        dry_run=dry_run,
+        delete=delete,
+        checksum=checksum,
+        transfers=transfers,
+        report=report,
+        on_record=on_record,
+        on_progress=on_progress,
+    )
 
+
+def sync_ends(
+    ends: SyncEnds,
+    *,
+    admits: Callable[[str], bool],
+    masks: Sequence[S3Url] = (),
+    dry_run: bool = False,
+    delete: bool = False,
+    checksum: bool = False,
+    transfers: int = 4,
+    report: str | os.PathLike[str] | None = None,
+    on_record: Callable[[SyncRecord], None] | None = None,
+    on_progress: Callable[[SyncProgress], None] | None = None,
+) -> SyncReport:
+    """The sync of two resolved and checked addresses, taken exactly as given (no
+    ``as_dir``): what :func:`sync` runs, and each step of a migration.
+
+    ``admits`` decides, on the key relative to the two prefixes, whether it takes part.
+    ``masks`` are addresses (on other clients) listed under the same relative names:
+    a key that one of them holds is left out of the source, as a read that the first of
+    a fallback chain answers never reaches the later ones.
+    """
     if report is not None:
         path = os.fspath(report)
         stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
@@ -637,7 +680,7 @@ def sync(
     recorder = _Recorder(stream, on_record, on_progress, time.monotonic)
     run = _Run(ends, recorder, dry_run=dry_run, delete=delete, checksum=checksum)
     try:
-        _drive(run, key_filter, transfers)
+        _drive(run, admits, transfers, masks)
     except BaseException:
         stream.close()
         if report is None:
@@ -645,8 +688,8 @@ def sync(
         raise
     stream.close()
     result = SyncReport(
-        source=str(src_url),
-        destination=str(dst_url),
+        source=str(ends.source),
+        destination=str(ends.dest),
         dry_run=dry_run,
         delete=delete,
         counts=dict(recorder.counts),
@@ -667,7 +710,15 @@ def _unlink(path: str) -> None:
         os.unlink(path)
 
 
-def _drive(run: _Run, key_filter: KeyFilter, transfers: int) -> None:
+def _masked(source: Iterator[Entry], masks: Sequence[Iterator[Entry]]) -> Iterator[Entry]:
+    """The entries of ``source`` whose key no mask has (sorted streams, merged a key at a
+    time: nothing is held whole)."""
+    for mask in masks:
+        source = (src for _key, src, held in merge(source, mask) if src is not None and held is None)
+    return source
+
+
+def _drive(run: _Run, admits: Callable[[str], bool], transfers: int, masks: Sequence[S3Url] = ()) -> None:
     """Merge the listings and run each key's task, at most ``2 * transfers`` ahead."""
     window = threading.BoundedSemaphore(2 * transfers)
     pool = ThreadPoolExecutor(transfers, thread_name_prefix="botwo-sync")
@@ -695,10 +746,11 @@ def _drive(run: _Run, key_filter: KeyFilter, transfers: int) -> None:
     batch: list[Entry] = []
     finished = False
     try:
-        pairs = merge(
-            _listing(run.ends, "source", key_filter.admits),
-            _listing(run.ends, "destination", key_filter.admits),
+        source = _masked(
+            _listing(run.ends, "source", admits),
+            [_listing(run.ends, "source", admits, mask) for mask in masks],
         )
+        pairs = merge(source, _listing(run.ends, "destination", admits))
         for key, src, dst in pairs:
             if src is None and dst is not None and run.delete and not run.dry_run:
                 batch.append(dst)

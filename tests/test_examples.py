@@ -58,6 +58,7 @@ def test_examples_are_found() -> None:
         "cli.py",
         "dataframes.py",
         "dask_workers.py",
+        "migrate.py",
     } <= names
 
 
