@@ -740,9 +740,17 @@ def test_a_secret_is_in_no_repr_nor_serialization(
         repr(s3),
         s3._repr_html_(),
         fs.to_json(include_password=False),
+        str(fs.storage_options),
+        str(fs._fs_token),
+        str(fs.fsid),
     ]
     for text in shown:
         assert not any(secret in text for secret in SECRET_TEXT), text
+    # Pickles carry the document, so that workers rebuild the client: a secret from the
+    # environment travels as its ${VAR} reference; a literal one must travel as written.
+    for data in (pickle.dumps(s3), pickle.dumps(fs)):
+        assert b"ENVSECRET333" not in data
+        assert (b"${ENVSECRET}" in data) == ("${ENVSECRET}" in written)
 
 
 def test_settings_pickle_as_the_document(monkeypatch: pytest.MonkeyPatch) -> None:
