@@ -76,6 +76,27 @@ def copy_object_etag_is_quoted(c: Any) -> None:
     assert put["ETag"].startswith('"')
 
 
+def a_missing_unicode_key_is_no_such_key(c: Any) -> None:
+    source = {"Bucket": BUCKET, "Key": "dir/ü"}
+    assert code(lambda: c.copy_object(Bucket=BUCKET, Key="dst", CopySource=source)) == "NoSuchKey"
+    assert code(lambda: c.get_object_tagging(Bucket=BUCKET, Key="dir/ü")) == "NoSuchKey"
+    assert code(lambda: c.get_object(Bucket=BUCKET, Key="dir/ü", Range="bytes=2-")) == "NoSuchKey"
+
+
+def tag_values_keep_their_spaces(c: Any) -> None:
+    c.put_object(Bucket=BUCKET, Key="k", Body=b"")
+    c.put_object_tagging(Bucket=BUCKET, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": " x "}]})
+    assert c.get_object_tagging(Bucket=BUCKET, Key="k")["TagSet"] == [{"Key": "a", "Value": " x "}]
+
+
+def v1_prefix_before_the_marker_is_not_listed(c: Any) -> None:
+    # ListObjects: CommonPrefixes, like keys, are the ones after the Marker (as
+    # ListObjectsV2 answers for StartAfter).
+    c.put_object(Bucket=BUCKET, Key="raw/what/x", Body=b"")
+    page = c.list_objects(Bucket=BUCKET, Prefix="raw", Delimiter="/", Marker="raw/b")
+    assert "CommonPrefixes" not in page
+
+
 def copy_object_copies_tags(c: Any) -> None:
     c.put_object(Bucket=BUCKET, Key="src", Body=b"data", Tagging="a=1")
     c.copy_object(Bucket=BUCKET, Key="dst", CopySource=f"{BUCKET}/src")
@@ -204,6 +225,17 @@ CHECKS: dict[Callable[[Any], None], dict[str, str]] = {
         "rgw": "RGW's error documents have no Message, and BucketName in place of Key"
     },
     copy_object_etag_is_quoted: {"rgw": "RGW's CopyObjectResult ETag is unquoted"},
+    a_missing_unicode_key_is_no_such_key: {
+        "s3rver": "s3rver answers CopyObject, GetObjectTagging and ranged GETs of a missing non-ASCII key "
+        "with a bare 404"
+    },
+    tag_values_keep_their_spaces: {
+        "moto": "moto strips the spaces around tag values",
+        "s3rver": "s3rver strips the spaces around tag values",
+    },
+    v1_prefix_before_the_marker_is_not_listed: {
+        "moto": "moto's ListObjects (v1) lists a common prefix that sorts before the Marker"
+    },
     copy_object_copies_tags: {"s3rver": "s3rver's CopyObject drops the source's tags"},
     copy_object_replaces_tags: {
         "rgw": "RGW's CopyObject ignores TaggingDirective=REPLACE (the copy has no tags)",
