@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 SETS: dict[str, dict[str, str]] = {
     "moto": {"oracle": "moto", "s3": "moto", "lake": "moto"},
     "moto+rgw": {"oracle": "rgw", "s3": "moto", "lake": "rgw"},
@@ -84,3 +86,20 @@ PROFILES: dict[str, Profile] = {
         suffixes=("", "", "/"),
     ),
 }
+
+
+def over_sets(deviations: dict[str, str] | None = None) -> pytest.MarkDecorator:
+    """Run a test over every set of servers; a set named in ``deviations`` is a strict
+    xfail, for the reason given (a server's deviation from S3 that the test meets)."""
+    deviations = deviations or {}
+    unknown = set(deviations) - set(SETS)
+    assert not unknown, unknown
+    return pytest.mark.parametrize(
+        "backend_set",
+        [
+            pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=deviations[name])])
+            if name in deviations
+            else name
+            for name in SETS
+        ],
+    )

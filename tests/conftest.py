@@ -87,11 +87,16 @@ def set_servers(backend_set: str, request: pytest.FixtureRequest) -> dict[str, A
 
 
 @pytest.fixture
-def backends(set_servers: dict[str, Any]) -> dict[str, Any]:
+def backends(set_servers: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Fresh (reset) servers; a boto3 client for each, with that server's credentials."""
     for server in set_servers.values():
         server.reset()
-    return {name: server.client() for name, server in set_servers.items()}
+    clients = {name: server.client() for name, server in set_servers.items()}
+    yield clients
+    # Closed, not left to the collector: RGW and s3rver keep connections open, whose
+    # sockets would warn (an error here) in whichever test collects them.
+    for client in clients.values():
+        client.close()
 
 
 @pytest.fixture(autouse=True)
