@@ -27,6 +27,7 @@ context manager, and has ``endpoint_url``, ``access_key``, ``secret_key``, ``reg
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -678,6 +679,13 @@ class LocalS3rver(_Endpoint):
         if problem:
             raise RuntimeError(problem)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        # One install at a time (pytest-xdist's workers start their servers together).
+        with open(self.cache_dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (self.module / "package.json").is_file():
+                self._npm_install()
+
+    def _npm_install(self) -> None:
         done = subprocess.run(
             [
                 "npm",
