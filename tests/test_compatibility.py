@@ -238,7 +238,7 @@ CHECKS: dict[Callable[[Any], None], dict[str, str]] = {
     },
     copy_object_copies_tags: {"s3rver": "s3rver's CopyObject drops the source's tags"},
     copy_object_replaces_tags: {
-        "rgw": "RGW's CopyObject ignores TaggingDirective=REPLACE (the copy has no tags)",
+        "rgw": "RGW's CopyObject ignores TaggingDirective=REPLACE (the copy keeps its source's tags or none)",
         "s3rver": "s3rver's CopyObject drops tags",
     },
     get_object_counts_tags: {"s3rver": "s3rver's GetObject sends no x-amz-tagging-count"},
