@@ -529,8 +529,11 @@ class LocalRGW(_Endpoint):
         """The user of ``tenant``, made on first use: a backend of its own on this gateway.
 
         Its buckets are in its tenant's namespace, so that two users may each have a bucket
-        ``data``; S3 addresses them by name alone, as it would on two servers.
+        ``data``; S3 addresses them by name alone, as it would on two servers. A tenant's
+        name is ASCII letters, digits and ``_``.
         """
+        if not tenant.isascii() or not tenant.replace("_", "").isalnum():
+            raise ValueError(f"an RGW tenant is letters, digits and _ only, not {tenant!r}")
         if tenant not in self._users:
             made = RGWUser(self, tenant, access_key=access_key, secret_key=secret_key)
             self._admin(
@@ -619,6 +622,9 @@ new S3rver({address: '127.0.0.1', port: 0, directory: process.env.BOTWO_S3RVER_D
 class LocalS3rver(_Endpoint):
     """One ``s3rver`` (a Node.js S3 server, objects in files) on 127.0.0.1, that accepts only
     its own credentials; one process per backend.
+
+    s3rver checks the access key of every request, but the signature only of SigV2 ones
+    (``signature_version="s3"``): under botocore's default SigV4 a wrong secret passes.
 
     It needs Node.js and ``s3rver``, which :meth:`install` puts in ``cache_dir`` with npm
     (``$BOTWO_CACHE`` or ``~/.cache/botwo``, then ``s3rver/``). Its clients leave out

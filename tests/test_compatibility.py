@@ -8,6 +8,7 @@ that is fixed makes its case pass, and fail loudly, until the mark goes.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -177,6 +178,15 @@ def complete_multipart_answers_the_etag(c: Any) -> None:
     assert done["ETag"] == head["ETag"]
 
 
+def a_copy_of_a_multipart_object_has_its_own_etag(c: Any) -> None:
+    # CopyObject writes a new object in one part: its ETag is the MD5 of its bytes.
+    upload, parts = _upload(c)
+    c.complete_multipart_upload(Bucket=BUCKET, Key="mp", UploadId=upload, MultipartUpload=parts)
+    copied = c.copy_object(Bucket=BUCKET, Key="dst", CopySource=f"{BUCKET}/mp")
+    assert copied["CopyObjectResult"]["ETag"].strip('"') == hashlib.md5(b"hello").hexdigest()
+    assert c.head_object(Bucket=BUCKET, Key="dst")["ETag"] == f'"{hashlib.md5(b"hello").hexdigest()}"'
+
+
 def multipart_uploads_are_listed_and_aborted(c: Any) -> None:
     upload, _ = _upload(c)
     assert [p["PartNumber"] for p in c.list_parts(Bucket=BUCKET, Key="mp", UploadId=upload)["Parts"]] == [1]
@@ -259,6 +269,9 @@ CHECKS: dict[Callable[[Any], None], dict[str, str]] = {
     complete_multipart_answers_the_etag: {
         "rgw": "RGW answers CompleteMultipartUpload with an empty ETag",
         "s3rver": "s3rver's multipart ETag is the MD5 of the whole object, not of the parts' MD5s with -N",
+    },
+    a_copy_of_a_multipart_object_has_its_own_etag: {
+        "rgw": "RGW's copy of a multipart object keeps the source's multipart ETag"
     },
     multipart_uploads_are_listed_and_aborted: {
         "rgw": "RGW answers ListParts of an aborted upload with NoSuchKey, not NoSuchUpload",
