@@ -134,9 +134,9 @@ def list_all(client: Any, method: str, **params: Any) -> list[Any]:
     raise AssertionError("listing did not end")
 
 
-# Fields left out of a response, not of its entries: a listing's Prefix echo (not a
-# CommonPrefix's) and a response's VersionId (not a listed version's).
-_TOP_ONLY = {"Prefix", "VersionId"}
+# Fields left out of a response, not of its entries: a listing's Prefix and StartAfter
+# echoes (not a CommonPrefix's Prefix) and a response's VersionId (not a listed version's).
+_TOP_ONLY = {"Prefix", "VersionId", "StartAfter"}
 
 
 def across(observation: Any, drop: frozenset[str], *, top: bool = True) -> Any:

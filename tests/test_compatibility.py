@@ -84,6 +84,12 @@ def a_missing_unicode_key_is_no_such_key(c: Any) -> None:
     assert code(lambda: c.get_object(Bucket=BUCKET, Key="dir/ü", Range="bytes=2-")) == "NoSuchKey"
 
 
+def a_key_with_a_question_mark_is_copied(c: Any) -> None:
+    c.put_object(Bucket=BUCKET, Key="what?/x", Body=b"data")
+    c.copy_object(Bucket=BUCKET, Key="dst", CopySource={"Bucket": BUCKET, "Key": "what?/x"})
+    assert c.get_object(Bucket=BUCKET, Key="dst")["Body"].read() == b"data"
+
+
 def tag_values_keep_their_spaces(c: Any) -> None:
     c.put_object(Bucket=BUCKET, Key="k", Body=b"")
     c.put_object_tagging(Bucket=BUCKET, Key="k", Tagging={"TagSet": [{"Key": "a", "Value": " x "}]})
@@ -238,6 +244,9 @@ CHECKS: dict[Callable[[Any], None], dict[str, str]] = {
     a_missing_unicode_key_is_no_such_key: {
         "s3rver": "s3rver answers CopyObject, GetObjectTagging and ranged GETs of a missing non-ASCII key "
         "with a bare 404"
+    },
+    a_key_with_a_question_mark_is_copied: {
+        "s3rver": "s3rver cuts a CopySource key at its '?' (as if a query followed): NoSuchKey"
     },
     tag_values_keep_their_spaces: {
         "moto": "moto strips the spaces around tag values",

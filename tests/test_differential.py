@@ -121,6 +121,10 @@ class Transparency(RuleBasedStateMachine):
         if rng.startswith("bytes=-") and self.lacks("suffix-range"):
             return
         bucket, key = self.pick(data)
+        if self.lacks("empty-range"):
+            head = self.seen(lambda: self.oracle.head_object(Bucket=bucket, Key=key))
+            if head[0] == "ok" and head[1].get("ContentLength") == 0:
+                return
         self.both("get_object", Bucket=bucket, Key=key, Range=rng)
 
     @rule(data=st.data())
