@@ -193,6 +193,13 @@ def a_copy_of_a_multipart_object_has_its_own_etag(c: Any) -> None:
     assert c.head_object(Bucket=BUCKET, Key="dst")["ETag"] == f'"{hashlib.md5(b"hello").hexdigest()}"'
 
 
+def tags_of_a_multipart_object_are_cleared(c: Any) -> None:
+    upload, parts = _upload(c)
+    c.complete_multipart_upload(Bucket=BUCKET, Key="mp", UploadId=upload, MultipartUpload=parts)
+    c.put_object_tagging(Bucket=BUCKET, Key="mp", Tagging={"TagSet": []})
+    assert c.get_object_tagging(Bucket=BUCKET, Key="mp").get("TagSet", []) == []
+
+
 def multipart_uploads_are_listed_and_aborted(c: Any) -> None:
     upload, _ = _upload(c)
     assert [p["PartNumber"] for p in c.list_parts(Bucket=BUCKET, Key="mp", UploadId=upload)["Parts"]] == [1]
@@ -281,6 +288,9 @@ CHECKS: dict[Callable[[Any], None], dict[str, str]] = {
     },
     a_copy_of_a_multipart_object_has_its_own_etag: {
         "rgw": "RGW's copy of a multipart object keeps the source's multipart ETag"
+    },
+    tags_of_a_multipart_object_are_cleared: {
+        "moto": "moto answers PutObjectTagging with an empty TagSet on a multipart object with HTTP 500"
     },
     multipart_uploads_are_listed_and_aborted: {
         "rgw": "RGW answers ListParts of an aborted upload with NoSuchKey, not NoSuchUpload",

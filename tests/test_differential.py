@@ -221,7 +221,7 @@ class Transparency(RuleBasedStateMachine):
         ),
     )
     def tagging(self, data: st.DataObject, tags: list[tuple[str, str]]) -> None:
-        if self.lacks("tagging"):
+        if self.lacks("tagging") or (not tags and self.lacks("clear-tags")):
             return
         bucket, key = self.pick(data)
         tagset = {"TagSet": [{"Key": k, "Value": v} for k, v in tags]}
