@@ -18,6 +18,8 @@ from botocore.exceptions import EndpointConnectionError
 import botwo
 from botwo.testing import LocalS3Server
 
+from .backends import over_sets
+
 SPLIT = [
     {
         "bucket_name": "data",
@@ -43,6 +45,7 @@ def keys_of(pages: Any, member: str = "Contents") -> list[str]:
     return [entry["Key"] for page in pages for entry in page.get(member, [])]
 
 
+@over_sets()
 def test_stale_keys_in_a_moved_prefix_are_not_listed(split: Any, backends: dict[str, Any]) -> None:
     for key in ["a", "raw/x", "raw/y/z", "zz"]:
         split.put_object(Bucket="data", Key=key, Body=b"")
@@ -63,6 +66,12 @@ def test_stale_keys_in_a_moved_prefix_are_not_listed(split: Any, backends: dict[
     assert [c["Key"] for c in top["Contents"]] == ["a", "zz"]
 
 
+@over_sets(
+    {
+        "rgw+s3rver": "s3rver has no versioning: PutBucketVersioning is BucketAlreadyExists, "
+        "and no ListObjectVersions"
+    }
+)
 def test_uploads_and_versions_split_over_two_servers(split: Any, backends: dict[str, Any]) -> None:
     oracle = backends["oracle"]
     for client, bucket in ((backends["s3"], "data"), (backends["lake"], "data-lake"), (oracle, "data")):
@@ -95,6 +104,24 @@ def test_uploads_and_versions_split_over_two_servers(split: Any, backends: dict[
     assert len(set(ids)) == 4
 
 
+@over_sets(
+    {
+        "rgw+s3rver": "s3rver lists raw/a/b before raw/a-b and raw/a b (not in byte order): the merged "
+        "listing, resuming after raw/a/b, drops the other two"
+    }
+)
+def test_a_merged_listing_pages_every_key_in_order(split: Any, backends: dict[str, Any]) -> None:
+    keys = ["raw/a b", "raw/a-b", "raw/a/b", "raw/a0", "top"]
+    for key in keys:
+        split.put_object(Bucket="data", Key=key, Body=b"")
+    for size in (1, 2, 1000):
+        pages = split.get_paginator("list_objects_v2").paginate(
+            Bucket="data", PaginationConfig={"PageSize": size}
+        )
+        assert keys_of(pages) == keys, size
+
+
+@over_sets()
 def test_a_route_lists_the_union_of_its_clients(backends: dict[str, Any]) -> None:
     s3, lake = backends["s3"], backends["lake"]
     s3.create_bucket(Bucket="shared")
@@ -113,6 +140,7 @@ def test_a_route_lists_the_union_of_its_clients(backends: dict[str, Any]) -> Non
     assert keys_of(pages) == ["both", "new", "old"]
 
 
+@over_sets()
 def test_tokens_of_a_merged_listing_are_checked(split: Any, backends: dict[str, Any]) -> None:
     for key in ["a", "raw/b", "c"]:
         split.put_object(Bucket="data", Key=key, Body=b"")

@@ -19,6 +19,8 @@ import botwo
 from botwo import TokenError
 from botwo.testing import LocalS3Server
 
+from .backends import over_sets
+
 MAPPING: list[dict[str, Any]] = [
     # data/raw/x -> lake raw-repo/main/x ; data/curated/y -> lake curated-repo/main/curated/y
     {
@@ -77,6 +79,11 @@ def keys_under(client: Any, prefix: str) -> list[str]:
     return [o["Key"] for o in listed]
 
 
+# What the tests over other servers meet (docs/compatibility.md): RGW lists a bulk
+# delete's Deleted keys in its own order, and moto and s3rver list them in quiet mode too,
+# which botwo passes on.
+DELETED = "Deleted: RGW (the oracle) lists them in its own order; moto and s3rver list them when quiet"
+
 PRESENT = [
     "raw/a.csv",
     "curated/b.csv",
@@ -104,6 +111,7 @@ REQUEST = [
 # -- delete_objects across routes ----------------------------------------------------------
 
 
+@over_sets({"moto+rgw": DELETED, "rgw+s3rver": DELETED})
 @pytest.mark.parametrize("quiet", [False, True])
 def test_a_bulk_delete_over_several_routes_is_one_s3s(s3: Any, backends: dict[str, Any], quiet: bool) -> None:
     oracle = backends["oracle"]
