@@ -54,7 +54,57 @@ def _free_port() -> int:
         return port
 
 
-class LocalS3Server:
+class _Endpoint:
+    """What every local server offers its tests: clients for its one set of credentials."""
+
+    name: str
+    access_key: str
+    secret_key: str
+    region: str
+    #: botocore Config options every client of this server needs, beyond path-style
+    #: addressing and standard retries.
+    _needs: dict[str, Any] = {}  # noqa: RUF012 - never mutated
+
+    @property
+    def endpoint_url(self) -> str:
+        raise NotImplementedError
+
+    def client(self, **kwargs: Any) -> Any:
+        """A boto3 S3 client for this server, with this server's credentials."""
+        import boto3
+        from botocore.config import Config
+
+        options = self.client_config()
+        options["config"] = Config(**options["config"])
+        options.update(kwargs)
+        return boto3.client("s3", **options)
+
+    def client_config(self, **fields: Any) -> dict[str, Any]:
+        """This server as one ``clients`` table of a botwo configuration (``fields`` override).
+
+        ``client_config(aws_secret_access_key="${LAKE_SECRET}")`` keeps the secret out of
+        the configuration: set that variable to :attr:`secret_key` in the environment.
+        """
+        table: dict[str, Any] = {
+            "endpoint_url": self.endpoint_url,
+            "region_name": self.region,
+            "aws_access_key_id": self.access_key,
+            "aws_secret_access_key": self.secret_key,
+            "config": {"s3": {"addressing_style": "path"}, "retries": {"mode": "standard"}, **self._needs},
+        }
+        table.update(fields)
+        return table
+
+    def reset(self) -> None:
+        """Delete every bucket of this server's user, with all it holds."""
+        client = self.client()
+        try:
+            _empty(client)
+        finally:
+            client.close()
+
+
+class LocalS3Server(_Endpoint):
     """One moto S3 server process on 127.0.0.1 that accepts only its own credentials."""
 
     def __init__(
@@ -129,32 +179,6 @@ class LocalS3Server:
             time.sleep(0.05)
         return False
 
-    def client(self, **kwargs: Any) -> Any:
-        """A boto3 S3 client for this server, with this server's credentials."""
-        import boto3
-        from botocore.config import Config
-
-        options = self.client_config()
-        options["config"] = Config(**options["config"])
-        options.update(kwargs)
-        return boto3.client("s3", **options)
-
-    def client_config(self, **fields: Any) -> dict[str, Any]:
-        """This server as one ``clients`` table of a botwo configuration (``fields`` override).
-
-        ``client_config(aws_secret_access_key="${LAKE_SECRET}")`` keeps the secret out of
-        the configuration: set that variable to :attr:`secret_key` in the environment.
-        """
-        table: dict[str, Any] = {
-            "endpoint_url": self.endpoint_url,
-            "region_name": self.region,
-            "aws_access_key_id": self.access_key,
-            "aws_secret_access_key": self.secret_key,
-            "config": {"s3": {"addressing_style": "path"}, "retries": {"mode": "standard"}},
-        }
-        table.update(fields)
-        return table
-
     def reset(self) -> None:
         """Forget every bucket and object."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
@@ -211,52 +235,6 @@ def _empty(client: Any) -> None:
                 Bucket=name, Delete={"Objects": entries[start : start + 1000], "Quiet": True}
             )
         client.delete_bucket(Bucket=name)
-
-
-class _Endpoint:
-    """What every local server offers its tests: clients for its one set of credentials."""
-
-    name: str
-    access_key: str
-    secret_key: str
-    region: str
-    #: botocore Config options every client of this server needs, beyond path-style
-    #: addressing and standard retries.
-    _needs: dict[str, Any] = {}  # noqa: RUF012 - never mutated
-
-    @property
-    def endpoint_url(self) -> str:
-        raise NotImplementedError
-
-    def client(self, **kwargs: Any) -> Any:
-        """A boto3 S3 client for this server, with this server's credentials."""
-        import boto3
-        from botocore.config import Config
-
-        options = self.client_config()
-        options["config"] = Config(**options["config"])
-        options.update(kwargs)
-        return boto3.client("s3", **options)
-
-    def client_config(self, **fields: Any) -> dict[str, Any]:
-        """This server as one ``clients`` table of a botwo configuration (``fields`` override)."""
-        table: dict[str, Any] = {
-            "endpoint_url": self.endpoint_url,
-            "region_name": self.region,
-            "aws_access_key_id": self.access_key,
-            "aws_secret_access_key": self.secret_key,
-            "config": {"s3": {"addressing_style": "path"}, "retries": {"mode": "standard"}, **self._needs},
-        }
-        table.update(fields)
-        return table
-
-    def reset(self) -> None:
-        """Delete every bucket of this server's user, with all it holds."""
-        client = self.client()
-        try:
-            _empty(client)
-        finally:
-            client.close()
 
 
 def _key(name: str) -> tuple[str, str]:
